@@ -1,0 +1,13 @@
+"""The one error type the CLI turns into a one-line message (never a traceback)."""
+
+
+class NexusError(Exception):
+    """A failure the user can act on: the message says what is wrong and how to fix it."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        return f"{base} ({self.hint})" if self.hint else base

@@ -1,0 +1,150 @@
+"""Background processes the sandbox owns: started detached, tracked by pid files, stopped without strays."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from nexus_platform import logs
+from nexus_platform.errors import NexusError
+
+log = logs.get("sandbox.processes")
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    name: str
+    pid: int
+    argv: list[str]
+    started_at: float
+    log_path: str
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _alive(record: ProcessRecord) -> bool:
+    """True when the pid still runs the command we started (guards against pid reuse)."""
+    try:
+        cmdline = Path(f"/proc/{record.pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return [part.decode(errors="replace") for part in cmdline if part] == record.argv
+
+
+class ProcessManager:
+    """Pid files under run_dir; one record per named process."""
+
+    def __init__(self, run_dir: Path, log_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.log_dir = log_dir
+
+    def _pidfile(self, name: str) -> Path:
+        return self.run_dir / f"{name}.json"
+
+    def record(self, name: str) -> ProcessRecord | None:
+        path = self._pidfile(name)
+        try:
+            data = json.loads(path.read_text())
+            return ProcessRecord(**data)
+        except FileNotFoundError:
+            return None
+        except (json.JSONDecodeError, TypeError) as exc:
+            # A corrupt pid file is not fatal: we cannot trust it, so forget it (the process, if any, is
+            # found again by its port check before anything new is started).
+            log.warning("corrupt pid file ignored", extra={"path": str(path), "error": str(exc)})
+            path.unlink(missing_ok=True)
+            return None
+
+    def running(self, name: str) -> ProcessRecord | None:
+        record = self.record(name)
+        if record is not None and _alive(record):
+            return record
+        return None
+
+    def start(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        ready: Callable[[], bool],
+        timeout: float = 60.0,
+    ) -> ProcessRecord:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_dir / f"{name}.log"
+        with log_path.open("ab") as log_file:
+            proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+                start_new_session=True,  # its own process group, so stop() takes its children too
+            )
+        record = ProcessRecord(name, proc.pid, list(argv), time.time(), str(log_path))
+        tmp = self._pidfile(name).with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(record)))
+        tmp.replace(self._pidfile(name))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                self._pidfile(name).unlink(missing_ok=True)
+                raise NexusError(
+                    f"{name} exited with code {proc.returncode} while starting",
+                    hint=f"see {log_path}",
+                )
+            if ready():
+                return record
+            time.sleep(0.2)
+        self.stop(name)
+        raise NexusError(f"{name} did not become ready within {timeout:.0f}s", hint=f"see {log_path}")
+
+    def stop(self, name: str, *, grace: float = 10.0) -> bool:
+        """Stop the process group; True if something was running."""
+        record = self.record(name)
+        if record is None:
+            return False
+        was_running = _alive(record)
+        if was_running:
+            _signal_group(record.pid, signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and _alive(record):
+                time.sleep(0.1)
+            if _alive(record):
+                _signal_group(record.pid, signal.SIGKILL)
+                while _alive(record):
+                    time.sleep(0.05)
+        # The group may hold children that outlive the leader briefly; take them too.
+        _signal_group(record.pid, signal.SIGKILL)
+        self._pidfile(name).unlink(missing_ok=True)
+        return was_running
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)

@@ -1,0 +1,1 @@
+"""Running Terraform offline-capable and reading what it produced."""
