@@ -1,0 +1,73 @@
+# The two regional stacks: the same module (modules/region) instantiated once per region, never copy-pasted.
+#
+#   primary  serves all traffic; owns the writable PostgreSQL instance and the primary Redis replication group.
+#   dr       warm standby; its PostgreSQL instance is a cross-region read replica of the primary (encrypted with the
+#            DR region's own KMS key), its Redis group is the secondary member of the global datastore, and its EKS
+#            node groups run smaller until a failover scales them up.
+
+module "primary" {
+  source = "../modules/region"
+
+  name               = local.regions.primary.name
+  role               = "primary"
+  environment        = var.environment
+  vpc_cidr           = local.regions.primary.vpc_cidr
+  availability_zones = local.regions.primary.availability_zones
+  kubernetes_version = var.kubernetes_version
+  node_groups        = var.primary_node_groups
+
+  db = local.db_settings
+
+  cache            = var.cache
+  cache_auth_token = local.cache_auth_token
+
+  certificate_arn         = aws_acm_certificate_validation.alb_primary.certificate_arn
+  health_check_path       = local.health_check_path
+  waf_rate_limit          = var.waf_rate_limit
+  log_retention_days      = var.log_retention_days
+  alb_deletion_protection = var.deletion_protection
+}
+
+module "dr" {
+  source = "../modules/region"
+  providers = {
+    aws = aws.dr
+  }
+
+  name               = local.regions.dr.name
+  role               = "dr"
+  environment        = var.environment
+  vpc_cidr           = local.regions.dr.vpc_cidr
+  availability_zones = local.regions.dr.availability_zones
+  kubernetes_version = var.kubernetes_version
+  node_groups        = var.dr_node_groups
+
+  # Cross-region read replica of the primary database (see database.tf).
+  db                      = local.db_settings
+  db_replicate_source_arn = local.db_replica_source_arn
+
+  # Secondary member of the Redis global datastore (see cache.tf); the AUTH token is the same in both regions.
+  cache                             = var.cache
+  cache_auth_token                  = local.cache_auth_token
+  cache_global_replication_group_id = aws_elasticache_global_replication_group.this.global_replication_group_id
+
+  certificate_arn         = aws_acm_certificate_validation.alb_dr.certificate_arn
+  health_check_path       = local.health_check_path
+  waf_rate_limit          = var.waf_rate_limit
+  log_retention_days      = var.log_retention_days
+  alb_deletion_protection = var.deletion_protection
+}
+
+# The DR region is a warm standby: smaller in normal operation, able to grow to the primary's size on failover.
+# A warning, not an error: after a failover the DR region may legitimately be the bigger one.
+check "dr_is_warm_standby" {
+  assert {
+    condition     = sum([for g in var.dr_node_groups : g.desired_size]) <= sum([for g in var.primary_node_groups : g.desired_size])
+    error_message = "The DR node groups want more nodes than the primary's: is the DR region still the warm standby?"
+  }
+
+  assert {
+    condition     = alltrue([for k, g in var.primary_node_groups : contains(keys(var.dr_node_groups), k) && try(var.dr_node_groups[k].max_size >= g.desired_size, false)])
+    error_message = "Every primary node group needs a DR counterpart that can scale to the primary's desired size, or a failover cannot take the full load."
+  }
+}

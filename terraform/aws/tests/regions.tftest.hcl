@@ -1,0 +1,383 @@
+# The production inputs, fed to modules/region exactly as regions.tf feeds them, with assertions on the resources
+# inside each region: encryption at rest, nothing public except the ALB, TLS policy, WAF on the ALB, two AZs with a
+# NAT gateway each, and the DR region's database as a cross-region replica under the DR region's own KMS key.
+# (Root-level wiring is covered by production.tftest.hcl.)
+# mocks
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:iam::123456789012:user/terraform-test"
+      user_id    = "AIDAMOCKTERRAFORMTEST"
+    }
+  }
+  mock_data "aws_partition" {
+    defaults = {
+      partition          = "aws"
+      dns_suffix         = "amazonaws.com"
+      reverse_dns_prefix = "com.amazonaws"
+    }
+  }
+  mock_data "aws_region" {
+    defaults = {
+      name        = "us-east-1"
+      id          = "us-east-1"
+      description = "mock region"
+      endpoint    = "ec2.us-east-1.amazonaws.com"
+    }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"Mock\",\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"Service\":\"ec2.amazonaws.com\"}}]}"
+    }
+  }
+  mock_data "aws_secretsmanager_random_password" {
+    defaults = {
+      random_password = "MockRandomPassword0123456789abcdefMockRandomPassword0123456789ab"
+    }
+  }
+  mock_data "aws_secretsmanager_secret_version" {
+    defaults = {
+      secret_string = "MockCacheAuthToken0123456789abcdefMockCacheAuthToken0123456789ab"
+    }
+  }
+}
+
+mock_provider "aws" {
+  alias = "dr"
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:iam::123456789012:user/terraform-test"
+      user_id    = "AIDAMOCKTERRAFORMTEST"
+    }
+  }
+  mock_data "aws_partition" {
+    defaults = {
+      partition          = "aws"
+      dns_suffix         = "amazonaws.com"
+      reverse_dns_prefix = "com.amazonaws"
+    }
+  }
+  mock_data "aws_region" {
+    defaults = {
+      name        = "eu-west-1"
+      id          = "eu-west-1"
+      description = "mock region"
+      endpoint    = "ec2.eu-west-1.amazonaws.com"
+    }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"Mock\",\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"Service\":\"ec2.amazonaws.com\"}}]}"
+    }
+  }
+  mock_data "aws_secretsmanager_random_password" {
+    defaults = {
+      random_password = "MockRandomPassword0123456789abcdefMockRandomPassword0123456789ab"
+    }
+  }
+  mock_data "aws_secretsmanager_secret_version" {
+    defaults = {
+      secret_string = "MockCacheAuthToken0123456789abcdefMockCacheAuthToken0123456789ab"
+    }
+  }
+}
+
+mock_provider "aws" {
+  alias = "global"
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:iam::123456789012:user/terraform-test"
+      user_id    = "AIDAMOCKTERRAFORMTEST"
+    }
+  }
+  mock_data "aws_partition" {
+    defaults = {
+      partition          = "aws"
+      dns_suffix         = "amazonaws.com"
+      reverse_dns_prefix = "com.amazonaws"
+    }
+  }
+  mock_data "aws_region" {
+    defaults = {
+      name        = "us-east-1"
+      id          = "us-east-1"
+      description = "mock region"
+      endpoint    = "ec2.us-east-1.amazonaws.com"
+    }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"Mock\",\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"Service\":\"ec2.amazonaws.com\"}}]}"
+    }
+  }
+  mock_data "aws_secretsmanager_random_password" {
+    defaults = {
+      random_password = "MockRandomPassword0123456789abcdefMockRandomPassword0123456789ab"
+    }
+  }
+  mock_data "aws_secretsmanager_secret_version" {
+    defaults = {
+      secret_string = "MockCacheAuthToken0123456789abcdefMockCacheAuthToken0123456789ab"
+    }
+  }
+}
+
+variables {
+  test_cache_auth_token = "MockCacheAuthToken0123456789abcdefMockCacheAuthToken0123456789ab"
+}
+
+run "primary_region_resources" {
+  command = plan
+
+  module {
+    source = "../modules/region"
+  }
+
+  variables {
+    name                    = "nexus-production-primary"
+    role                    = "primary"
+    environment             = var.environment
+    vpc_cidr                = var.primary_vpc_cidr
+    availability_zones      = var.primary_availability_zones
+    kubernetes_version      = var.kubernetes_version
+    node_groups             = var.primary_node_groups
+    db                      = merge(var.db, { backup_retention_days = var.backup_retention_days, deletion_protection = var.deletion_protection })
+    cache                   = var.cache
+    cache_auth_token        = var.test_cache_auth_token
+    certificate_arn         = "arn:aws:acm:us-east-1:123456789012:certificate/primary-mock"
+    health_check_path       = "/readyz"
+    waf_rate_limit          = var.waf_rate_limit
+    log_retention_days      = var.log_retention_days
+    alb_deletion_protection = var.deletion_protection
+  }
+
+  override_resource {
+    target          = aws_kms_key.this
+    override_during = plan
+    values          = { arn = "arn:aws:kms:us-east-1:123456789012:key/primary-data" }
+  }
+
+  override_resource {
+    target          = aws_lb.this
+    override_during = plan
+    values          = { arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/nexus-production-primary/mock" }
+  }
+
+  override_resource {
+    target          = aws_security_group.alb
+    override_during = plan
+    values          = { id = "sg-alb-mock" }
+  }
+
+  # --- encryption at rest ---
+  assert {
+    condition = (
+      aws_db_instance.this.storage_encrypted && aws_db_instance.this.kms_key_id == "arn:aws:kms:us-east-1:123456789012:key/primary-data" &&
+      aws_db_instance.this.backup_retention_period == 30 && aws_db_instance.this.multi_az && aws_db_instance.this.deletion_protection
+    )
+    error_message = "Primary RDS: KMS-encrypted with the region key, 30-day backups, Multi-AZ, deletion protection."
+  }
+
+  assert {
+    condition = (
+      tostring(aws_elasticache_replication_group.this.at_rest_encryption_enabled) == "true" &&
+      aws_elasticache_replication_group.this.transit_encryption_enabled == true &&
+      aws_elasticache_replication_group.this.kms_key_id == "arn:aws:kms:us-east-1:123456789012:key/primary-data" &&
+      aws_elasticache_replication_group.this.automatic_failover_enabled
+    )
+    error_message = "Primary Redis: encrypted at rest (region key) and in transit, automatic failover."
+  }
+
+  assert {
+    condition = (
+      contains(aws_eks_cluster.this.encryption_config[0].resources, "secrets") &&
+      aws_eks_cluster.this.encryption_config[0].provider[0].key_arn == "arn:aws:kms:us-east-1:123456789012:key/primary-data"
+    )
+    error_message = "EKS secrets must be envelope-encrypted with the region key."
+  }
+
+  assert {
+    condition = alltrue(concat(
+      [for g in [aws_cloudwatch_log_group.flow_logs, aws_cloudwatch_log_group.eks, aws_cloudwatch_log_group.waf] : g.kms_key_id == "arn:aws:kms:us-east-1:123456789012:key/primary-data"],
+      [for g in aws_cloudwatch_log_group.db : g.kms_key_id == "arn:aws:kms:us-east-1:123456789012:key/primary-data"],
+      [for g in aws_cloudwatch_log_group.cache : g.kms_key_id == "arn:aws:kms:us-east-1:123456789012:key/primary-data"],
+    ))
+    error_message = "Every log group of the region must be KMS-encrypted."
+  }
+
+  # --- nothing public except the ALB ---
+  assert {
+    condition     = aws_db_instance.this.publicly_accessible == false
+    error_message = "RDS must not be publicly accessible."
+  }
+
+  assert {
+    condition     = aws_eks_cluster.this.vpc_config[0].endpoint_public_access == false && aws_eks_cluster.this.vpc_config[0].endpoint_private_access == true
+    error_message = "The EKS API endpoint must be private only."
+  }
+
+  assert {
+    condition = (
+      aws_vpc_security_group_ingress_rule.alb_https_ipv4.cidr_ipv4 == "0.0.0.0/0" &&
+      aws_vpc_security_group_ingress_rule.alb_https_ipv4.security_group_id == "sg-alb-mock" &&
+      aws_vpc_security_group_ingress_rule.alb_https_ipv4.from_port == 443 && aws_vpc_security_group_ingress_rule.alb_https_ipv4.to_port == 443
+    )
+    error_message = "The ALB security group opens HTTPS (443) to the internet."
+  }
+
+  assert {
+    condition = alltrue([
+      for r in concat(
+        [
+          aws_vpc_security_group_ingress_rule.nodes_from_alb, aws_vpc_security_group_ingress_rule.nodes_from_nodes,
+          aws_vpc_security_group_ingress_rule.cluster_from_nodes, aws_vpc_security_group_ingress_rule.db_from_nodes,
+          aws_vpc_security_group_ingress_rule.cache_from_nodes,
+        ],
+        values(aws_vpc_security_group_ingress_rule.nodes_from_cluster),
+      ) : r.cidr_ipv4 == null && r.cidr_ipv6 == null
+    ])
+    error_message = "Apart from the ALB's, every ingress rule must come from a security group, never from an address range."
+  }
+
+  assert {
+    condition     = aws_vpc_security_group_ingress_rule.db_from_nodes.from_port == 5432 && aws_vpc_security_group_ingress_rule.cache_from_nodes.from_port == 6379
+    error_message = "Nodes reach RDS on 5432 and Redis on 6379 only."
+  }
+
+  # --- TLS + WAF on the ALB ---
+  assert {
+    condition = (
+      aws_lb_listener.https.protocol == "HTTPS" && aws_lb_listener.https.port == 443 &&
+      contains(["ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS13-1-2-Res-2021-06", "ELBSecurityPolicy-TLS-1-2-2017-01", "ELBSecurityPolicy-TLS-1-2-Ext-2018-06", "ELBSecurityPolicy-FS-1-2-Res-2020-10"], aws_lb_listener.https.ssl_policy) &&
+      aws_lb_listener.https.certificate_arn == "arn:aws:acm:us-east-1:123456789012:certificate/primary-mock"
+    )
+    error_message = "The ALB listener must be HTTPS with a TLS 1.2+ policy and the root's certificate."
+  }
+
+  assert {
+    condition     = aws_wafv2_web_acl_association.alb.resource_arn == aws_lb.this.arn && aws_wafv2_web_acl.this.scope == "REGIONAL"
+    error_message = "The regional WAF web ACL must be attached to the ALB."
+  }
+
+  # --- two AZs, one NAT gateway each ---
+  assert {
+    condition     = toset(keys(aws_nat_gateway.this)) == toset(var.primary_availability_zones) && length(aws_subnet.public) == 2 && length(aws_subnet.private) == 2
+    error_message = "Two AZs, each with a public and a private subnet and its own NAT gateway."
+  }
+
+  assert {
+    condition     = aws_subnet.private["us-east-1a"].cidr_block == "10.10.128.0/20" && aws_subnet.public["us-east-1b"].cidr_block == "10.10.16.0/20"
+    error_message = "Subnets must follow the address plan."
+  }
+
+  assert {
+    condition = (
+      aws_eks_node_group.this["general"].scaling_config[0].min_size == 3 &&
+      aws_eks_node_group.this["general"].scaling_config[0].desired_size == 3 &&
+      aws_eks_node_group.this["general"].scaling_config[0].max_size == 10
+    )
+    error_message = "Primary nodes: min 3, desired 3, max 10."
+  }
+}
+
+run "dr_region_resources" {
+  command = plan
+
+  module {
+    source = "../modules/region"
+  }
+
+  providers = {
+    aws = aws.dr
+  }
+
+  variables {
+    name                              = "nexus-production-dr"
+    role                              = "dr"
+    environment                       = var.environment
+    vpc_cidr                          = var.dr_vpc_cidr
+    availability_zones                = var.dr_availability_zones
+    kubernetes_version                = var.kubernetes_version
+    node_groups                       = var.dr_node_groups
+    db                                = merge(var.db, { backup_retention_days = var.backup_retention_days, deletion_protection = var.deletion_protection })
+    db_replicate_source_arn           = "arn:aws:rds:us-east-1:123456789012:db:nexus-production-primary"
+    cache                             = var.cache
+    cache_auth_token                  = var.test_cache_auth_token
+    cache_global_replication_group_id = "ldgnf-nexus-production-cache"
+    certificate_arn                   = "arn:aws:acm:eu-west-1:123456789012:certificate/dr-mock"
+    health_check_path                 = "/readyz"
+    waf_rate_limit                    = var.waf_rate_limit
+    log_retention_days                = var.log_retention_days
+    alb_deletion_protection           = var.deletion_protection
+  }
+
+  override_resource {
+    target          = aws_kms_key.this
+    override_during = plan
+    values          = { arn = "arn:aws:kms:eu-west-1:123456789012:key/dr-data" }
+  }
+
+  override_resource {
+    target          = aws_lb.this
+    override_during = plan
+    values          = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/nexus-production-dr/mock" }
+  }
+
+  assert {
+    condition = (
+      aws_db_instance.this.replicate_source_db == "arn:aws:rds:us-east-1:123456789012:db:nexus-production-primary" &&
+      aws_db_instance.this.kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/dr-data" &&
+      aws_db_instance.this.storage_encrypted
+    )
+    error_message = "The DR database must be a cross-region replica of the primary, encrypted with the DR region's key."
+  }
+
+  assert {
+    condition     = aws_db_instance.this.publicly_accessible == false && aws_db_instance.this.backup_retention_period == 30
+    error_message = "The replica is private and keeps backups on (30 days) so it is protected once promoted."
+  }
+
+  assert {
+    condition = (
+      aws_elasticache_replication_group.this.global_replication_group_id == "ldgnf-nexus-production-cache" &&
+      aws_elasticache_replication_group.this.kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/dr-data" &&
+      aws_elasticache_replication_group.this.auth_token != null
+    )
+    error_message = "DR Redis joins the global datastore (which carries at-rest and in-transit encryption from the primary) with the DR key and the shared AUTH token."
+  }
+
+  assert {
+    condition     = aws_eks_cluster.this.vpc_config[0].endpoint_public_access == false && aws_eks_cluster.this.encryption_config[0].provider[0].key_arn == "arn:aws:kms:eu-west-1:123456789012:key/dr-data"
+    error_message = "DR EKS: private endpoint, secrets encrypted with the DR key."
+  }
+
+  assert {
+    condition     = aws_wafv2_web_acl_association.alb.resource_arn == aws_lb.this.arn
+    error_message = "The DR ALB must have the regional WAF attached."
+  }
+
+  assert {
+    condition     = contains(["ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS13-1-2-Res-2021-06", "ELBSecurityPolicy-TLS-1-2-2017-01", "ELBSecurityPolicy-TLS-1-2-Ext-2018-06", "ELBSecurityPolicy-FS-1-2-Res-2020-10"], aws_lb_listener.https.ssl_policy)
+    error_message = "The DR ALB listener must use a TLS 1.2+ policy."
+  }
+
+  assert {
+    condition     = toset(keys(aws_nat_gateway.this)) == toset(var.dr_availability_zones)
+    error_message = "DR: one NAT gateway in each of the two AZs."
+  }
+
+  assert {
+    condition = (
+      aws_eks_node_group.this["general"].scaling_config[0].min_size == 1 &&
+      aws_eks_node_group.this["general"].scaling_config[0].desired_size == 2 &&
+      aws_eks_node_group.this["general"].scaling_config[0].max_size == 10
+    )
+    error_message = "DR warm standby nodes: min 1, desired 2, max 10."
+  }
+}

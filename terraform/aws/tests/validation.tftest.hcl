@@ -1,0 +1,340 @@
+# Bad inputs are rejected before anything is planned. Each run starts from production (tests/terraform.tfvars ->
+# ../production.tfvars), breaks one thing, and expects exactly that variable's validation to fail.
+# mocks
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:iam::123456789012:user/terraform-test"
+      user_id    = "AIDAMOCKTERRAFORMTEST"
+    }
+  }
+  mock_data "aws_partition" {
+    defaults = {
+      partition          = "aws"
+      dns_suffix         = "amazonaws.com"
+      reverse_dns_prefix = "com.amazonaws"
+    }
+  }
+  mock_data "aws_region" {
+    defaults = {
+      name        = "us-east-1"
+      id          = "us-east-1"
+      description = "mock region"
+      endpoint    = "ec2.us-east-1.amazonaws.com"
+    }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"Mock\",\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"Service\":\"ec2.amazonaws.com\"}}]}"
+    }
+  }
+  mock_data "aws_secretsmanager_random_password" {
+    defaults = {
+      random_password = "MockRandomPassword0123456789abcdefMockRandomPassword0123456789ab"
+    }
+  }
+  mock_data "aws_secretsmanager_secret_version" {
+    defaults = {
+      secret_string = "MockCacheAuthToken0123456789abcdefMockCacheAuthToken0123456789ab"
+    }
+  }
+}
+
+mock_provider "aws" {
+  alias = "dr"
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:iam::123456789012:user/terraform-test"
+      user_id    = "AIDAMOCKTERRAFORMTEST"
+    }
+  }
+  mock_data "aws_partition" {
+    defaults = {
+      partition          = "aws"
+      dns_suffix         = "amazonaws.com"
+      reverse_dns_prefix = "com.amazonaws"
+    }
+  }
+  mock_data "aws_region" {
+    defaults = {
+      name        = "eu-west-1"
+      id          = "eu-west-1"
+      description = "mock region"
+      endpoint    = "ec2.eu-west-1.amazonaws.com"
+    }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"Mock\",\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"Service\":\"ec2.amazonaws.com\"}}]}"
+    }
+  }
+  mock_data "aws_secretsmanager_random_password" {
+    defaults = {
+      random_password = "MockRandomPassword0123456789abcdefMockRandomPassword0123456789ab"
+    }
+  }
+  mock_data "aws_secretsmanager_secret_version" {
+    defaults = {
+      secret_string = "MockCacheAuthToken0123456789abcdefMockCacheAuthToken0123456789ab"
+    }
+  }
+}
+
+mock_provider "aws" {
+  alias = "global"
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:iam::123456789012:user/terraform-test"
+      user_id    = "AIDAMOCKTERRAFORMTEST"
+    }
+  }
+  mock_data "aws_partition" {
+    defaults = {
+      partition          = "aws"
+      dns_suffix         = "amazonaws.com"
+      reverse_dns_prefix = "com.amazonaws"
+    }
+  }
+  mock_data "aws_region" {
+    defaults = {
+      name        = "us-east-1"
+      id          = "us-east-1"
+      description = "mock region"
+      endpoint    = "ec2.us-east-1.amazonaws.com"
+    }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"Mock\",\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"Service\":\"ec2.amazonaws.com\"}}]}"
+    }
+  }
+  mock_data "aws_secretsmanager_random_password" {
+    defaults = {
+      random_password = "MockRandomPassword0123456789abcdefMockRandomPassword0123456789ab"
+    }
+  }
+  mock_data "aws_secretsmanager_secret_version" {
+    defaults = {
+      secret_string = "MockCacheAuthToken0123456789abcdefMockCacheAuthToken0123456789ab"
+    }
+  }
+}
+
+run "malformed_cidr" {
+  command = plan
+  variables {
+    primary_vpc_cidr = "10.10.0.0/33"
+  }
+  expect_failures = [var.primary_vpc_cidr]
+}
+
+run "cidr_not_an_address" {
+  command = plan
+  variables {
+    dr_vpc_cidr = "ten.twenty.0.0/16"
+  }
+  expect_failures = [var.dr_vpc_cidr]
+}
+
+run "cidr_with_host_bits" {
+  command = plan
+  variables {
+    primary_vpc_cidr = "10.10.0.1/16"
+  }
+  expect_failures = [var.primary_vpc_cidr]
+}
+
+run "cidr_prefix_too_large" {
+  command = plan
+  variables {
+    primary_vpc_cidr = "10.0.0.0/8"
+  }
+  expect_failures = [var.primary_vpc_cidr]
+}
+
+run "overlapping_vpc_cidrs_identical" {
+  command = plan
+  variables {
+    dr_vpc_cidr = "10.10.0.0/16"
+  }
+  expect_failures = [var.dr_vpc_cidr]
+}
+
+run "overlapping_vpc_cidrs_nested" {
+  command = plan
+  variables {
+    dr_vpc_cidr = "10.10.200.0/24"
+  }
+  expect_failures = [var.dr_vpc_cidr]
+}
+
+run "adjacent_vpc_cidrs_are_fine" {
+  command = plan
+  variables {
+    primary_vpc_cidr = "10.10.0.0/17"
+    dr_vpc_cidr      = "10.10.128.0/17"
+  }
+}
+
+run "backup_retention_under_30_days" {
+  command = plan
+  variables {
+    backup_retention_days = 29
+  }
+  expect_failures = [var.backup_retention_days]
+}
+
+run "backup_retention_over_rds_maximum" {
+  command = plan
+  variables {
+    backup_retention_days = 36
+  }
+  expect_failures = [var.backup_retention_days]
+}
+
+run "primary_region_equals_dr_region" {
+  command = plan
+  variables {
+    dr_region             = "us-east-1"
+    dr_availability_zones = ["us-east-1c", "us-east-1d"]
+    dr_vpc_cidr           = "10.20.0.0/16"
+  }
+  expect_failures = [var.dr_region]
+}
+
+run "unknown_region_name" {
+  command = plan
+  variables {
+    primary_region             = "us-middle-1"
+    primary_availability_zones = ["us-middle-1a", "us-middle-1b"]
+  }
+  expect_failures = [var.primary_region]
+}
+
+run "primary_node_min_above_max" {
+  command = plan
+  variables {
+    primary_node_groups = {
+      general = { instance_types = ["m6i.large"], min_size = 11, desired_size = 11, max_size = 10 }
+    }
+  }
+  expect_failures = [var.primary_node_groups]
+}
+
+run "dr_node_desired_above_max" {
+  command = plan
+  variables {
+    dr_node_groups = {
+      general = { instance_types = ["m6i.large"], min_size = 1, desired_size = 12, max_size = 10 }
+    }
+  }
+  expect_failures = [var.dr_node_groups]
+}
+
+run "single_availability_zone" {
+  command = plan
+  variables {
+    primary_availability_zones = ["us-east-1a"]
+  }
+  expect_failures = [var.primary_availability_zones]
+}
+
+run "availability_zone_of_another_region" {
+  command = plan
+  variables {
+    dr_availability_zones = ["eu-west-1a", "us-east-1b"]
+  }
+  expect_failures = [var.dr_availability_zones]
+}
+
+run "kubernetes_too_old" {
+  command = plan
+  variables {
+    kubernetes_version = "1.26"
+  }
+  expect_failures = [var.kubernetes_version]
+}
+
+run "db_instance_class_malformed" {
+  command = plan
+  variables {
+    db = {
+      engine_version        = "16.8"
+      instance_class        = "r6g.large"
+      allocated_storage     = 100
+      max_allocated_storage = 1000
+      multi_az              = true
+      performance_insights  = true
+    }
+  }
+  expect_failures = [var.db]
+}
+
+run "cache_single_node" {
+  command = plan
+  variables {
+    cache = { node_type = "cache.r6g.large", engine_version = "7.1", num_cache_clusters = 1 }
+  }
+  expect_failures = [var.cache]
+}
+
+run "log_retention_not_a_cloudwatch_value" {
+  command = plan
+  variables {
+    log_retention_days = 100
+  }
+  expect_failures = [var.log_retention_days]
+}
+
+run "alert_email_malformed" {
+  command = plan
+  variables {
+    alert_email = "oncall-at-example.com"
+  }
+  expect_failures = [var.alert_email]
+}
+
+run "endpoint_url_without_scheme" {
+  command = plan
+  variables {
+    aws_endpoint_url = "127.0.0.1:4566"
+  }
+  expect_failures = [var.aws_endpoint_url]
+}
+
+run "domain_name_malformed" {
+  command = plan
+  variables {
+    domain_name = "Nexus_Platform.example.com."
+  }
+  expect_failures = [var.domain_name]
+}
+
+run "db_engine_version_not_a_number" {
+  command = plan
+  variables {
+    db = {
+      engine_version        = "latest"
+      instance_class        = "db.r6g.large"
+      allocated_storage     = 100
+      max_allocated_storage = 1000
+      multi_az              = true
+      performance_insights  = true
+    }
+  }
+  expect_failures = [var.db]
+}
+
+run "cidr_without_prefix" {
+  command = plan
+  variables {
+    dr_vpc_cidr = "10.20.0.0"
+  }
+  expect_failures = [var.dr_vpc_cidr]
+}
