@@ -1,0 +1,513 @@
+"""Amazon EKS: add-ons, update tracking, and the cluster / node group settings moto drops."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+from moto.core.responses import ActionResult, EmptyResult
+from moto.core.utils import utcnow
+from moto.ec2.models import ec2_backends
+from moto.eks import urls as eks_urls
+from moto.eks.exceptions import InvalidParameterException, ResourceInUseException, ResourceNotFoundException
+from moto.eks.models import Cluster, EKSBackend, Nodegroup
+from moto.eks.responses import EKSResponse
+
+from . import add_action, add_routes, extend, kept, wrap
+
+ADDON_ARN = "arn:{partition}:eks:{region}:{account}:addon/{cluster}/{addon}/{uuid}"
+
+# What DescribeAddonVersions offers (a small, fixed catalogue: the add-ons an EKS cluster commonly installs).
+ADDON_CATALOGUE: dict[str, dict[str, str]] = {
+    "vpc-cni": {"type": "networking", "version": "v1.19.2-eksbuild.1"},
+    "coredns": {"type": "networking", "version": "v1.11.4-eksbuild.2"},
+    "kube-proxy": {"type": "networking", "version": "v1.31.3-eksbuild.2"},
+    "aws-ebs-csi-driver": {"type": "storage", "version": "v1.38.1-eksbuild.1"},
+    "eks-pod-identity-agent": {"type": "security", "version": "v1.3.4-eksbuild.1"},
+    "amazon-cloudwatch-observability": {"type": "observability", "version": "v2.6.0-eksbuild.1"},
+    "snapshot-controller": {"type": "storage", "version": "v8.1.0-eksbuild.2"},
+}
+DEFAULT_ADDON_VERSION = "v1.0.0-eksbuild.1"
+KUBERNETES_VERSIONS = [f"1.{minor}" for minor in range(27, 34)]
+
+
+class Addon:
+    """An EKS add-on (API shape `Addon`)."""
+
+    def __init__(self, backend: EKSBackend, cluster: Cluster, params: dict[str, Any]) -> None:
+        self.addon_name: str = params["addonName"]
+        self.cluster_name = cluster.name
+        self.status = "ACTIVE"
+        catalogue = ADDON_CATALOGUE.get(self.addon_name, {})
+        self.addon_version: str = params.get("addonVersion") or catalogue.get(
+            "version", DEFAULT_ADDON_VERSION
+        )
+        self.health: dict[str, Any] = {"issues": []}
+        self.addon_arn = ADDON_ARN.format(
+            partition=backend.partition,
+            region=backend.region_name,
+            account=backend.account_id,
+            cluster=cluster.name,
+            addon=self.addon_name,
+            uuid=uuid.uuid4(),
+        )
+        self.created_at = utcnow()
+        self.modified_at = self.created_at
+        self.service_account_role_arn: str | None = params.get("serviceAccountRoleArn")
+        self.tags: dict[str, str] = dict(params.get("tags") or {})
+        self.configuration_values: str | None = params.get("configurationValues")
+        self.pod_identity_associations: list[str] = [
+            f"arn:{backend.partition}:eks:{backend.region_name}:{backend.account_id}:podidentityassociation/"
+            f"{cluster.name}/a-{uuid.uuid4().hex[:17]}"
+            for _ in params.get("podIdentityAssociations") or []
+        ]
+        self.owner = "aws"
+        self.publisher = "eks"
+
+
+def _cluster(backend: EKSBackend, name: str) -> Cluster:
+    return backend.describe_cluster(name=name)
+
+
+def _addons(cluster: Cluster) -> dict[str, Addon]:
+    return kept(cluster, "nexus_addons")
+
+
+def _addon(cluster: Cluster, addon_name: str) -> Addon:
+    try:
+        return _addons(cluster)[addon_name]
+    except KeyError:
+        raise ResourceNotFoundException(
+            clusterName=cluster.name,
+            nodegroupName=None,
+            fargateProfileName=None,
+            addonName=addon_name,
+            message=f"No addon: {addon_name} found in cluster: {cluster.name}",
+        ) from None
+
+
+def _record_update(
+    cluster: Cluster, update_type: str, params: list[dict[str, str]], **ids: str | None
+) -> dict[str, Any]:
+    """Remember an update (completed at once) so that DescribeUpdate can report it."""
+    update: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "status": "Successful",
+        "type": update_type,
+        "params": params,
+        "createdAt": utcnow(),
+        "errors": [],
+    }
+    kept(cluster, "nexus_updates")[update["id"]] = {"update": update, **ids}
+    return update
+
+
+# --- add-ons ------------------------------------------------------------------------------------------------
+
+
+def create_addon(self: EKSResponse) -> ActionResult:
+    """CreateAddon: moto has no add-ons at all, so aws_eks_addon could not be created.
+
+    AWS creates the add-on (status CREATING, then ACTIVE); the emulator makes it ACTIVE at once.
+    """
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    params = {key: self._get_param(key) for key in _ADDON_PARAMS}
+    addons = _addons(cluster)
+    if params["addonName"] in addons:
+        raise ResourceInUseException(
+            clusterName=cluster.name,
+            nodegroupName=None,
+            addonName=params["addonName"],
+            message=f"Addon already exists with name: {params['addonName']}",
+        )
+    addon = Addon(self.eks_backend, cluster, params)
+    addons[addon.addon_name] = addon
+    return ActionResult({"addon": addon})
+
+
+_ADDON_PARAMS = (
+    "addonName",
+    "addonVersion",
+    "serviceAccountRoleArn",
+    "tags",
+    "configurationValues",
+    "podIdentityAssociations",
+)
+
+
+def describe_addon(self: EKSResponse) -> ActionResult:
+    """DescribeAddon: see create_addon."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    return ActionResult({"addon": _addon(cluster, self._get_param("addonName"))})
+
+
+def delete_addon(self: EKSResponse) -> ActionResult:
+    """DeleteAddon: AWS answers with the add-on in status DELETING and removes it; so does the emulator, at
+    once."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    addon = _addon(cluster, self._get_param("addonName"))
+    del _addons(cluster)[addon.addon_name]
+    deleted = copy.copy(addon)
+    deleted.status = "DELETING"
+    return ActionResult({"addon": deleted})
+
+
+def list_addons(self: EKSResponse) -> ActionResult:
+    """ListAddons: the names of the cluster's add-ons (one page)."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    return ActionResult({"addons": sorted(_addons(cluster))})
+
+
+def update_addon(self: EKSResponse) -> ActionResult:
+    """UpdateAddon: applies version / role / configuration values and returns a (completed) AddonUpdate."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    addon = _addon(cluster, self._get_param("addonName"))
+    changes: list[dict[str, str]] = []
+    for key, attr, kind in (
+        ("addonVersion", "addon_version", "AddonVersion"),
+        ("serviceAccountRoleArn", "service_account_role_arn", "ServiceAccountRoleArn"),
+        ("configurationValues", "configuration_values", "ConfigurationValues"),
+    ):
+        value = self._get_param(key)
+        if value is not None:
+            setattr(addon, attr, value)
+            changes.append({"type": kind, "value": str(value)})
+    addon.modified_at = utcnow()
+    update = _record_update(cluster, "AddonUpdate", changes, addonName=addon.addon_name)
+    return ActionResult({"update": update})
+
+
+def describe_addon_versions(self: EKSResponse) -> ActionResult:
+    """DescribeAddonVersions: a fixed catalogue (one version per add-on, compatible with every supported
+    release)."""
+    wanted = self._get_param("addonName")
+    k8s = self._get_param("kubernetesVersion")
+    versions = [k8s] if k8s else KUBERNETES_VERSIONS
+    addons = [
+        {
+            "addonName": name,
+            "type": entry["type"],
+            "owner": "aws",
+            "publisher": "eks",
+            "addonVersions": [
+                {
+                    "addonVersion": entry["version"],
+                    "architecture": ["amd64", "arm64"],
+                    "compatibilities": [
+                        {"clusterVersion": v, "platformVersions": ["*"], "defaultVersion": True}
+                        for v in versions
+                    ],
+                    "requiresConfiguration": False,
+                }
+            ],
+        }
+        for name, entry in sorted(ADDON_CATALOGUE.items())
+        if not wanted or name == wanted
+    ]
+    return ActionResult({"addons": addons})
+
+
+# --- updates ------------------------------------------------------------------------------------------------
+
+
+def describe_update(self: EKSResponse) -> ActionResult:
+    """DescribeUpdate: moto does not keep updates, so provider waiters after Update* calls failed.
+
+    Every update the emulator applies completes at once (status Successful).
+    """
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    update_id = self._get_param("updateId")
+    updates = kept(cluster, "nexus_updates")
+    if update_id not in updates:
+        raise ResourceNotFoundException(
+            clusterName=cluster.name,
+            nodegroupName=self._get_param("nodegroupName"),
+            fargateProfileName=None,
+            addonName=self._get_param("addonName"),
+            message=f"No update found for ID: {update_id}",
+        )
+    return ActionResult({"update": updates[update_id]["update"]})
+
+
+def list_updates(self: EKSResponse) -> ActionResult:
+    """ListUpdates: the ids of the updates of the cluster (or of one node group / add-on of it)."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    nodegroup, addon = self._get_param("nodegroupName"), self._get_param("addonName")
+    updates = kept(cluster, "nexus_updates")
+    ids = [
+        update_id
+        for update_id, entry in updates.items()
+        if entry.get("nodegroupName") == nodegroup and entry.get("addonName") == addon
+    ]
+    return ActionResult({"updateIds": ids})
+
+
+def update_cluster_version(self: EKSResponse) -> ActionResult:
+    """UpdateClusterVersion: not in moto; sets the Kubernetes version and returns a (completed)
+    VersionUpdate."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    version = self._get_param("version")
+    cluster.version = version
+    update = _record_update(cluster, "VersionUpdate", [{"type": "Version", "value": version}])
+    return ActionResult({"update": update})
+
+
+def update_nodegroup_version(self: EKSResponse) -> ActionResult:
+    """UpdateNodegroupVersion: not in moto; sets version / release version and returns a completed update."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    nodegroup = self.eks_backend.describe_nodegroup(cluster.name, self._get_param("nodegroupName"))
+    changes = []
+    for key, attr, kind in (
+        ("version", "version", "Version"),
+        ("releaseVersion", "release_version", "ReleaseVersion"),
+    ):
+        value = self._get_param(key)
+        if value:
+            setattr(nodegroup, attr, value)
+            changes.append({"type": kind, "value": value})
+    if self._get_param("launchTemplate"):
+        nodegroup.launch_template = self._get_param("launchTemplate")
+    nodegroup.modified_at = utcnow()
+    update = _record_update(cluster, "VersionUpdate", changes, nodegroupName=nodegroup.nodegroup_name)
+    return ActionResult({"update": update})
+
+
+# --- cluster / node group settings moto drops ---------------------------------------------------------------
+
+# Cluster members that CreateCluster/UpdateClusterConfig accept and DescribeCluster returns, but moto ignores.
+CLUSTER_EXTRA_SETTINGS = (
+    "accessConfig",
+    "upgradePolicy",
+    "zonalShiftConfig",
+    "computeConfig",
+    "storageConfig",
+)
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+def _complete_vpc_config(backend: EKSBackend, cluster: Cluster) -> None:
+    """Fill the resourcesVpcConfig members AWS always returns (moto echoes only what was sent)."""
+    vpc_config: dict[str, Any] = dict(cluster.resources_vpc_config or {})
+    vpc_config.setdefault("subnetIds", [])
+    vpc_config.setdefault("securityGroupIds", [])
+    vpc_config.setdefault("endpointPublicAccess", True)
+    vpc_config.setdefault("endpointPrivateAccess", False)
+    vpc_config.setdefault("publicAccessCidrs", ["0.0.0.0/0"])
+    if "vpcId" not in vpc_config or "clusterSecurityGroupId" not in vpc_config:
+        ec2 = ec2_backends[backend.account_id][backend.region_name]
+        known = {subnet.id: subnet for subnet in ec2.describe_subnets()}
+        vpc_ids = [known[s].vpc_id for s in vpc_config["subnetIds"] if s in known]
+        vpc_id = vpc_ids[0] if vpc_ids else None  # unknown subnets leave the VPC unknown, as moto did
+        if vpc_id:
+            vpc_config.setdefault("vpcId", vpc_id)
+            # AWS creates a cluster security group (eks-cluster-sg-<name>-<n>) in the cluster's VPC.
+            group = ec2.create_security_group(
+                name=f"eks-cluster-sg-{cluster.name}-{uuid.uuid4().int % 10**10}",
+                description="EKS created security group applied to ENI that is attached to EKS Control Plane "
+                "master nodes, as well as any managed workloads.",
+                vpc_id=vpc_id,
+                tags={f"kubernetes.io/cluster/{cluster.name}": "owned", "aws:eks:cluster-name": cluster.name},
+            )
+            vpc_config.setdefault("clusterSecurityGroupId", group.id)
+    cluster.resources_vpc_config = vpc_config
+
+
+def _store_cluster_settings(cluster: Cluster, params: dict[str, Any], creating: bool) -> None:
+    for key in CLUSTER_EXTRA_SETTINGS:
+        value = params.get(key)
+        attr = _snake(key)
+        if value is not None:
+            merged = dict(getattr(cluster, attr, None) or {})
+            merged.update(value)
+            setattr(cluster, attr, merged)
+        elif creating:
+            setattr(cluster, attr, None)
+    if creating:
+        # AWS defaults (API reference, CreateCluster): authenticationMode CONFIG_MAP, bootstrap admin true;
+        # upgradePolicy.supportType EXTENDED.
+        access = dict(getattr(cluster, "access_config", None) or {})
+        access.setdefault("authenticationMode", "CONFIG_MAP")
+        access.setdefault("bootstrapClusterCreatorAdminPermissions", True)
+        extend(cluster, access_config=access)
+        upgrade = dict(getattr(cluster, "upgrade_policy", None) or {})
+        upgrade.setdefault("supportType", "EXTENDED")
+        extend(cluster, upgrade_policy=upgrade)
+        network = dict(cluster.kubernetes_network_config or {})
+        network.setdefault("serviceIpv4Cidr", "172.20.0.0/16")
+        network.setdefault("ipFamily", "ipv4")
+        cluster.kubernetes_network_config = network
+
+
+def _install_cluster_settings() -> None:
+    @wrap(EKSResponse, "create_cluster")
+    def create_cluster(original: Any, self: EKSResponse) -> ActionResult:
+        """CreateCluster: keep accessConfig, upgradePolicy, zonalShiftConfig, compute/storageConfig and the
+        full resourcesVpcConfig (vpcId, cluster security group, endpoint access), which moto drops, so that
+        DescribeCluster returns what AWS returns and Terraform sees no diff on every plan."""
+        result: ActionResult = original(self)
+        cluster = self.eks_backend.describe_cluster(self._get_param("name"))
+        _store_cluster_settings(cluster, {key: self._get_param(key) for key in CLUSTER_EXTRA_SETTINGS}, True)
+        _complete_vpc_config(self.eks_backend, cluster)
+        return result
+
+    def update_cluster_config(self: EKSResponse) -> ActionResult:
+        """UpdateClusterConfig: AWS returns an `update` (moto returned the cluster) and accepts accessConfig,
+        upgradePolicy, ... which moto ignored; the update is recorded so DescribeUpdate can report it.
+        """
+        name = self._get_param("name")
+        cluster = self.eks_backend.describe_cluster(name)
+        vpc_config = self._get_param("resourcesVpcConfig")
+        if vpc_config:
+            merged = dict(cluster.resources_vpc_config or {})
+            merged.update(vpc_config)
+            vpc_config = merged
+        self.eks_backend.update_cluster_config(
+            name=name,
+            resources_vpc_config=vpc_config,
+            logging=self._get_param("logging"),
+            client_request_token=self._get_param("clientRequestToken"),
+            kubernetes_network_config=self._get_param("kubernetesNetworkConfig"),
+            remote_network_config=self._get_param("remoteNetworkConfig"),
+        )
+        params = {key: self._get_param(key) for key in CLUSTER_EXTRA_SETTINGS}
+        _store_cluster_settings(cluster, params, False)
+        changes = [
+            {"type": key[0].upper() + key[1:], "value": str(value)}
+            for key, value in {
+                **params,
+                "resourcesVpcConfig": vpc_config,
+                "logging": self._get_param("logging"),
+            }.items()
+            if value is not None
+        ]
+        update = _record_update(cluster, "ConfigUpdate", changes)
+        return ActionResult({"update": update})
+
+    add_action(EKSResponse, update_cluster_config, replace=True)
+
+
+def _install_nodegroup_settings() -> None:
+    @wrap(EKSResponse, "create_nodegroup")
+    def create_nodegroup(original: Any, self: EKSResponse) -> ActionResult:
+        """CreateNodegroup: keep updateConfig (AWS default maxUnavailable 1) and nodeRepairConfig, which moto
+        dropped, and do not invent remote access, disk size or version."""
+        result: ActionResult = original(self)
+        cluster = self.eks_backend.describe_cluster(self._get_param("name"))
+        nodegroup = self.eks_backend.describe_nodegroup(cluster.name, self._get_param("nodegroupName"))
+        nodegroup.update_config = self._get_param("updateConfig") or {"maxUnavailable": 1}
+        nodegroup.node_repair_config = self._get_param("nodeRepairConfig")
+        # moto's invented defaults, which AWS does not have: an SSH key named eksKeypair (AWS: no remote
+        # access), a 20 GiB disk with a launch template (AWS: the disk comes from the template), Kubernetes
+        # 1.19 (AWS: the cluster's version, with the matching AMI release).
+        if not self._get_param("remoteAccess"):
+            extend(nodegroup, remote_access=None)
+            nodegroup.resources = {"autoScalingGroups": nodegroup.resources["autoScalingGroups"]}
+        if self._get_param("diskSize") is None:
+            extend(nodegroup, disk_size=None if self._get_param("launchTemplate") else 20)
+        if not self._get_param("version"):
+            nodegroup.version = cluster.version
+        if not self._get_param("releaseVersion"):
+            nodegroup.release_version = f"{nodegroup.version}.0-20250101"
+        return result
+
+    @wrap(EKSBackend, "update_nodegroup_config")
+    def update_nodegroup_config(
+        original: Any, self: EKSBackend, cluster_name: str, nodegroup_name: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        """UpdateNodegroupConfig: replace updateConfig as a whole (moto kept the old one when the new one was
+        partial) and record the update so DescribeUpdate can report it."""
+        update: dict[str, Any] = original(
+            self, cluster_name=cluster_name, nodegroup_name=nodegroup_name, **kwargs
+        )
+        cluster = self.clusters[cluster_name]
+        nodegroup: Nodegroup = cluster.nodegroups[nodegroup_name]
+        if kwargs.get("update_config"):
+            nodegroup.update_config = dict(kwargs["update_config"])
+        kept(cluster, "nexus_updates")[update["id"]] = {"update": update, "nodegroupName": nodegroup_name}
+        return update
+
+
+def _find_taggable(backend: EKSBackend, arn: str) -> Any:
+    for cluster in backend.clusters.values():
+        if cluster.arn == arn:
+            return cluster
+        for nodegroup in cluster.nodegroups.values():
+            if nodegroup.arn == arn:
+                return nodegroup
+        for addon in _addons(cluster).values():
+            if addon.addon_arn == arn:
+                return addon
+        for profile in cluster.fargate_profiles.values():
+            if profile.fargate_profile_arn == arn:
+                return profile
+    raise ResourceNotFoundException(
+        clusterName=None,
+        nodegroupName=None,
+        fargateProfileName=None,
+        addonName=None,
+        message="Resource was not found",
+    )
+
+
+def _install_tagging() -> None:
+    def tag_resource(self: EKSResponse) -> ActionResult:
+        """TagResource: AWS tags clusters, node groups, add-ons and Fargate profiles; moto only clusters."""
+        target = _find_taggable(self.eks_backend, self._extract_arn_from_path())
+        tags = self._get_param("tags") or {}
+        if not isinstance(tags, dict):
+            raise InvalidParameterException(message="tags must be a map")
+        target.tags.update(tags)
+        return EmptyResult()
+
+    def untag_resource(self: EKSResponse) -> ActionResult:
+        """UntagResource: see tag_resource."""
+        target = _find_taggable(self.eks_backend, self._extract_arn_from_path())
+        keys = self._get_param("tagKeys") or []
+        for key in [keys] if isinstance(keys, str) else keys:
+            target.tags.pop(key, None)
+        return EmptyResult()
+
+    def list_tags_for_resource(self: EKSResponse) -> ActionResult:
+        """ListTagsForResource: see tag_resource."""
+        target = _find_taggable(self.eks_backend, self._extract_arn_from_path())
+        return ActionResult({"tags": target.tags})
+
+    for func in (tag_resource, untag_resource, list_tags_for_resource):
+        add_action(EKSResponse, func, replace=True)
+
+
+def apply() -> None:
+    """Install the EKS patches."""
+    dispatch = EKSResponse.dispatch
+    add_routes(
+        eks_urls,
+        {
+            "{0}/clusters/(?P<name>[^/]+)/addons$": dispatch,
+            "{0}/clusters/(?P<name>[^/]+)/addons/(?P<addonName>[^/]+)$": dispatch,
+            "{0}/clusters/(?P<name>[^/]+)/addons/(?P<addonName>[^/]+)/update$": dispatch,
+            "{0}/addons/supported-versions$": dispatch,
+            "{0}/clusters/(?P<name>[^/]+)/updates$": dispatch,
+            "{0}/clusters/(?P<name>[^/]+)/updates/(?P<updateId>[^/]+)$": dispatch,
+            "{0}/clusters/(?P<name>[^/]+)/node-groups/(?P<nodegroupName>[^/]+)/update-version$": dispatch,
+        },
+    )
+    for func in (
+        create_addon,
+        describe_addon,
+        delete_addon,
+        list_addons,
+        update_addon,
+        describe_addon_versions,
+        describe_update,
+        list_updates,
+        update_cluster_version,
+        update_nodegroup_version,
+    ):
+        add_action(EKSResponse, func)
+    _install_cluster_settings()
+    _install_nodegroup_settings()
+    _install_tagging()

@@ -1,0 +1,137 @@
+"""Amazon RDS: cross-region read replicas and per-instance resource ids."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+from moto.ec2.models import ec2_backends
+from moto.rds.models import DBInstance, DBParameterGroup, RDSBackend
+
+from . import extend, wrap
+
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def new_dbi_resource_id() -> str:
+    """A DbiResourceId as AWS makes them: 'db-' + 26 upper-case letters/digits, unique per instance."""
+    number = uuid.uuid4().int
+    chars = []
+    for _ in range(26):
+        number, index = divmod(number, len(_ALNUM))
+        chars.append(_ALNUM[index])
+    return "db-" + "".join(chars)
+
+
+def _store_performance_insights(instance: DBInstance, kwargs: dict[str, Any]) -> None:
+    """CreateDBInstance: keep EnablePerformanceInsights, its KMS key and retention (AWS default 7 days), which
+    moto ignored (so Terraform saw performance_insights_enabled=false and planned to enable it on every
+    run)."""
+    extend(
+        instance,
+        enable_performance_insights=bool(kwargs.get("enable_performance_insights")),
+        performance_insights_kms_key_id=kwargs.get("performance_insights_kms_key_id"),
+        performance_insights_retention_period=kwargs.get("performance_insights_retention_period"),
+    )
+
+
+def _performance_insights_enabled(instance: DBInstance) -> bool:
+    return bool(getattr(instance, "enable_performance_insights", False))
+
+
+def _performance_insights_retention(instance: DBInstance) -> int | None:
+    value = instance.__dict__.get("_nexus_pi_retention")
+    if value is None and _performance_insights_enabled(instance):
+        return 7
+    return int(value) if value is not None else None
+
+
+def _set_performance_insights_retention(instance: DBInstance, value: int | None) -> None:
+    instance.__dict__["_nexus_pi_retention"] = value
+
+
+def _install_dbi_resource_id() -> None:
+    @wrap(DBInstance, "__init__")
+    def init(original: Any, self: DBInstance, *args: Any, **kwargs: Any) -> None:
+        """Every DB instance has its own DbiResourceId (region-unique, immutable); moto gave all of them the
+        same constant, so a second instance collided (e.g. in Performance Insights / IAM auth resource
+        ARNs)."""
+        original(self, *args, **kwargs)
+        self.dbi_resource_id = new_dbi_resource_id()
+        _store_performance_insights(self, kwargs)
+
+
+def _install_cross_region_replica() -> None:
+    @wrap(RDSBackend, "create_db_instance_read_replica")
+    def create_db_instance_read_replica(
+        original: Any, self: RDSBackend, db_kwargs: dict[str, Any]
+    ) -> DBInstance:
+        """CreateDBInstanceReadReplica with a source ARN from another region: AWS creates the replica in the
+        region called, so its DBSubnetGroupName, option group, security groups and AZ are looked up there.
+        moto copies the source instance and applies the request's parameters in request order, so
+        DBSubnetGroupName was resolved in the SOURCE region (DBSubnetGroupNotFoundFault) before the replica
+        was moved to this region. The replica also shared the source's DbiResourceId and mutable settings
+        (lists, master user secret)."""
+        source_id = db_kwargs.get("source_db_instance_identifier", "")
+        cross_region = bool(self.arn_regex.match(source_id)) and source_id.split(":")[3] != self.region_name
+        if cross_region:
+            # The replica's backend (this region) first, so that every later parameter resolves in this
+            # region.
+            db_kwargs = {"backend": self, **{k: v for k, v in db_kwargs.items() if k != "backend"}}
+        replica: DBInstance = original(self, db_kwargs)
+        replica.dbi_resource_id = new_dbi_resource_id()
+        for attr in (
+            "tags",
+            "vpc_security_group_ids",
+            "enabled_cloudwatch_logs_exports",
+            "db_security_groups",
+            "_associated_roles",
+            "domain_memberships",
+        ):
+            if isinstance(getattr(replica, attr, None), list):
+                setattr(replica, attr, copy.copy(getattr(replica, attr)))
+        if "master_user_secret" in vars(replica):
+            # A replica has no master user secret of its own (AWS: ManageMasterUserPassword is not allowed).
+            del replica.master_user_secret
+            replica.manage_master_user_password = False
+        if cross_region:
+            if not db_kwargs.get("performance_insights_kms_key_id"):
+                extend(replica, performance_insights_kms_key_id=None)  # the source's key is in another region
+            if not db_kwargs.get("availability_zone"):
+                replica.availability_zone = f"{self.region_name}a"
+            if not db_kwargs.get("vpc_security_group_ids"):
+                ec2 = ec2_backends[self.account_id][self.region_name]
+                subnet_group = getattr(replica, "db_subnet_group", None)
+                vpc_id = subnet_group.vpc_id if subnet_group is not None else ec2.default_vpc.id
+                default_group = ec2.get_default_security_group(vpc_id)
+                if default_group is not None:
+                    replica.vpc_security_group_ids = [default_group.id]
+        return replica
+
+
+def _install_parameter_source() -> None:
+    @wrap(DBParameterGroup, "update_parameters")
+    def update_parameters(original: Any, self: DBParameterGroup, new_parameters: Any) -> None:
+        """ModifyDBParameterGroup: AWS reports a parameter set by the user with Source=user (Terraform keeps
+        only those, or the ones in its configuration); moto stored it without a Source, so Terraform dropped
+        every parameter from its state and planned to set them again on every run."""
+        changed = [{**parameter, "Source": "user"} for parameter in new_parameters]
+        original(self, changed)
+
+
+def _install_performance_insights() -> None:
+    """DescribeDBInstances: PerformanceInsightsEnabled / RetentionPeriod derived from what the instance was
+    created or modified with (ModifyDBInstance sets the same attributes)."""
+    DBInstance.performance_insights_enabled = property(_performance_insights_enabled)  # type: ignore[attr-defined]
+    DBInstance.performance_insights_retention_period = property(  # type: ignore[attr-defined]
+        _performance_insights_retention, _set_performance_insights_retention
+    )
+
+
+def apply() -> None:
+    """Install the RDS patches."""
+    _install_performance_insights()
+    _install_dbi_resource_id()
+    _install_cross_region_replica()
+    _install_parameter_source()

@@ -1,0 +1,130 @@
+"""The emulator as a process: ready line, every service and region on one port, patches live, clean
+SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[tuple[subprocess.Popen[str], str, dict[str, Any]]]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOTO_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nexus_platform.sandbox.emulator", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        ready = json.loads(line)
+        yield proc, f"http://127.0.0.1:{port}", ready
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _client(service: str, endpoint: str, region: str) -> Any:
+    factory: Any = boto3.client  # any service name: the stubs only type literal names
+    return factory(
+        service,
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def test_ready_line(emulator: tuple[subprocess.Popen[str], str, dict[str, Any]]) -> None:
+    _, endpoint, ready = emulator
+    assert ready["event"] == "emulator.ready"
+    assert endpoint.endswith(f":{ready['port']}")
+
+
+def test_services_and_regions_share_one_port(
+    emulator: tuple[subprocess.Popen[str], str, dict[str, Any]],
+) -> None:
+    _, endpoint, _ = emulator
+    for region in ("us-east-1", "us-west-2"):
+        vpc = _client("ec2", endpoint, region).create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        assert vpc.startswith("vpc-")
+    # Each region has its own resources.
+    east = _client("s3", endpoint, "us-east-1")
+    east.create_bucket(Bucket="nexus-emulator-test")
+    assert "nexus-emulator-test" in [b["Name"] for b in east.list_buckets()["Buckets"]]
+    # Managed policies are loaded (MOTO_IAM_LOAD_MANAGED_POLICIES=true).
+    iam = _client("iam", endpoint, "us-east-1")
+    policy = iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy")["Policy"]
+    assert policy["PolicyName"] == "AmazonEKSClusterPolicy"
+
+
+def test_patches_are_live_over_http(emulator: tuple[subprocess.Popen[str], str, dict[str, Any]]) -> None:
+    _, endpoint, _ = emulator
+    eks = _client("eks", endpoint, "us-west-2")
+    eks.create_cluster(
+        name="c1",
+        roleArn="arn:aws:iam::123456789012:role/eks",
+        resourcesVpcConfig={"subnetIds": []},
+        accessConfig={"authenticationMode": "API"},
+    )
+    eks.create_addon(clusterName="c1", addonName="coredns")
+    assert eks.describe_addon(clusterName="c1", addonName="coredns")["addon"]["status"] == "ACTIVE"
+    assert eks.describe_cluster(name="c1")["cluster"]["accessConfig"]["authenticationMode"] == "API"
+
+    backup = _client("backup", endpoint, "us-west-2")
+    backup.create_backup_vault(BackupVaultName="v")
+    plan = backup.create_backup_plan(
+        BackupPlan={"BackupPlanName": "p", "Rules": [{"RuleName": "r", "TargetBackupVaultName": "v"}]}
+    )["BackupPlanId"]
+    selection = backup.create_backup_selection(
+        BackupPlanId=plan,
+        BackupSelection={"SelectionName": "s", "IamRoleArn": "arn:aws:iam::123456789012:role/b"},
+    )["SelectionId"]
+    got = backup.get_backup_selection(BackupPlanId=plan, SelectionId=selection)
+    assert got["BackupSelection"]["SelectionName"] == "s"
+
+    cache = _client("elasticache", endpoint, "us-west-2")
+    cache.create_replication_group(
+        ReplicationGroupId="rg",
+        ReplicationGroupDescription="d",
+        NumCacheClusters=2,
+        CacheNodeType="cache.t4g.small",
+    )
+    clusters = cache.describe_cache_clusters(CacheClusterId="rg-002")["CacheClusters"]
+    assert clusters[0]["ReplicationGroupId"] == "rg"
+
+
+def test_sigterm_exits_cleanly(emulator: tuple[subprocess.Popen[str], str, dict[str, Any]]) -> None:
+    proc, _, _ = emulator
+    proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert proc.returncode == 0
+    assert proc.stdout is not None
+    events = [json.loads(line)["event"] for line in proc.stdout.read().splitlines() if line.startswith("{")]
+    assert events[-1] == "emulator.stopped"

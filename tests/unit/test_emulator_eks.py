@@ -1,0 +1,175 @@
+"""EKS patches of the sandbox emulator, driven through boto3 against moto with the patches applied."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from nexus_platform.sandbox.emulator_patches import apply_all
+
+REGION = "eu-west-1"
+ROLE = "arn:aws:iam::123456789012:role/eks"
+
+
+@pytest.fixture
+def eks(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
+    for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}.items():
+        monkeypatch.setenv(name, value)
+    apply_all()
+    with mock_aws():
+        yield boto3.client("eks", region_name=REGION), boto3.client("ec2", region_name=REGION)
+
+
+def _cluster(eks: Any, ec2: Any, **extra: Any) -> tuple[dict[str, Any], str, list[str]]:
+    vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.1.{i}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, z in enumerate("ab")
+    ]
+    cluster = eks.create_cluster(
+        name="c1", roleArn=ROLE, version="1.31", resourcesVpcConfig={"subnetIds": subnets}, **extra
+    )["cluster"]
+    return cluster, vpc, subnets
+
+
+def test_addon_lifecycle(eks: tuple[Any, Any]) -> None:
+    client, ec2 = eks
+    _cluster(client, ec2)
+    created = client.create_addon(clusterName="c1", addonName="vpc-cni", tags={"team": "core"})["addon"]
+    assert created["addonName"] == "vpc-cni"
+    assert created["addonArn"].startswith(f"arn:aws:eks:{REGION}:123456789012:addon/c1/vpc-cni/")
+    assert created["addonVersion"]
+
+    described = client.describe_addon(clusterName="c1", addonName="vpc-cni")["addon"]
+    assert described["status"] == "ACTIVE"
+    assert described["tags"] == {"team": "core"}
+    assert client.list_addons(clusterName="c1")["addons"] == ["vpc-cni"]
+    assert client.list_tags_for_resource(resourceArn=created["addonArn"])["tags"] == {"team": "core"}
+
+    with pytest.raises(ClientError) as exc:
+        client.create_addon(clusterName="c1", addonName="vpc-cni")
+    assert exc.value.response["Error"]["Code"] == "ResourceInUseException"
+
+    update = client.update_addon(clusterName="c1", addonName="vpc-cni", addonVersion="v1.20.0-eksbuild.1")[
+        "update"
+    ]
+    assert update["type"] == "AddonUpdate"
+    described_update = client.describe_update(name="c1", updateId=update["id"], addonName="vpc-cni")["update"]
+    assert described_update["status"] == "Successful"
+    assert client.describe_addon(clusterName="c1", addonName="vpc-cni")["addon"]["addonVersion"] == (
+        "v1.20.0-eksbuild.1"
+    )
+
+    deleted = client.delete_addon(clusterName="c1", addonName="vpc-cni")["addon"]
+    assert deleted["status"] == "DELETING"
+    with pytest.raises(ClientError) as exc:
+        client.describe_addon(clusterName="c1", addonName="vpc-cni")
+    assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert client.list_addons(clusterName="c1")["addons"] == []
+
+
+def test_describe_addon_versions(eks: tuple[Any, Any]) -> None:
+    client, _ = eks
+    addons = client.describe_addon_versions(addonName="coredns", kubernetesVersion="1.31")["addons"]
+    assert [a["addonName"] for a in addons] == ["coredns"]
+    compat = addons[0]["addonVersions"][0]["compatibilities"]
+    assert compat[0]["clusterVersion"] == "1.31"
+    assert compat[0]["defaultVersion"] is True
+
+
+def test_cluster_access_config_and_vpc_defaults(eks: tuple[Any, Any]) -> None:
+    client, ec2 = eks
+    _, vpc, _ = _cluster(
+        client,
+        ec2,
+        accessConfig={
+            "authenticationMode": "API_AND_CONFIG_MAP",
+            "bootstrapClusterCreatorAdminPermissions": False,
+        },
+    )
+    cluster = client.describe_cluster(name="c1")["cluster"]
+    assert cluster["accessConfig"] == {
+        "authenticationMode": "API_AND_CONFIG_MAP",
+        "bootstrapClusterCreatorAdminPermissions": False,
+    }
+    vpc_config = cluster["resourcesVpcConfig"]
+    assert vpc_config["vpcId"] == vpc
+    assert vpc_config["endpointPublicAccess"] is True
+    assert vpc_config["endpointPrivateAccess"] is False
+    assert vpc_config["publicAccessCidrs"] == ["0.0.0.0/0"]
+    group = ec2.describe_security_groups(GroupIds=[vpc_config["clusterSecurityGroupId"]])["SecurityGroups"][0]
+    assert group["VpcId"] == vpc
+    assert cluster["kubernetesNetworkConfig"]["ipFamily"] == "ipv4"
+
+    update = client.update_cluster_config(name="c1", accessConfig={"authenticationMode": "API"})["update"]
+    assert update["status"] == "Successful"
+    assert client.describe_update(name="c1", updateId=update["id"])["update"]["type"] == "ConfigUpdate"
+    access = client.describe_cluster(name="c1")["cluster"]["accessConfig"]
+    assert access == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
+
+
+def test_cluster_access_config_defaults(eks: tuple[Any, Any]) -> None:
+    client, ec2 = eks
+    _cluster(client, ec2)
+    access = client.describe_cluster(name="c1")["cluster"]["accessConfig"]
+    assert access == {"authenticationMode": "CONFIG_MAP", "bootstrapClusterCreatorAdminPermissions": True}
+
+
+def test_nodegroup_update_config(eks: tuple[Any, Any]) -> None:
+    client, ec2 = eks
+    _, _, subnets = _cluster(client, ec2)
+    client.create_nodegroup(
+        clusterName="c1",
+        nodegroupName="ng",
+        nodeRole=ROLE,
+        subnets=subnets,
+        scalingConfig={"minSize": 1, "maxSize": 3, "desiredSize": 2},
+        updateConfig={"maxUnavailable": 2},
+        tags={"a": "b"},
+    )
+    nodegroup = client.describe_nodegroup(clusterName="c1", nodegroupName="ng")["nodegroup"]
+    assert nodegroup["updateConfig"] == {"maxUnavailable": 2}
+
+    update = client.update_nodegroup_config(
+        clusterName="c1", nodegroupName="ng", updateConfig={"maxUnavailablePercentage": 25}
+    )["update"]
+    assert client.describe_update(name="c1", updateId=update["id"], nodegroupName="ng")["update"][
+        "status"
+    ] == ("Successful")
+    nodegroup = client.describe_nodegroup(clusterName="c1", nodegroupName="ng")["nodegroup"]
+    assert nodegroup["updateConfig"] == {"maxUnavailablePercentage": 25}
+
+    client.tag_resource(resourceArn=nodegroup["nodegroupArn"], tags={"c": "d"})
+    assert client.list_tags_for_resource(resourceArn=nodegroup["nodegroupArn"])["tags"] == {
+        "a": "b",
+        "c": "d",
+    }
+
+
+def test_nodegroup_update_config_default(eks: tuple[Any, Any]) -> None:
+    client, ec2 = eks
+    _, _, subnets = _cluster(client, ec2)
+    client.create_nodegroup(clusterName="c1", nodegroupName="ng", nodeRole=ROLE, subnets=subnets)
+    nodegroup = client.describe_nodegroup(clusterName="c1", nodegroupName="ng")["nodegroup"]
+    assert nodegroup["updateConfig"] == {"maxUnavailable": 1}
+    # No invented remote access; the cluster's Kubernetes version.
+    assert "remoteAccess" not in nodegroup
+    assert "remoteAccessSecurityGroup" not in nodegroup["resources"]
+    assert nodegroup["version"] == "1.31"
+    assert nodegroup["releaseVersion"].startswith("1.31.")
+
+
+def test_update_cluster_version(eks: tuple[Any, Any]) -> None:
+    client, ec2 = eks
+    _cluster(client, ec2)
+    update = client.update_cluster_version(name="c1", version="1.32")["update"]
+    assert update["type"] == "VersionUpdate"
+    assert client.describe_cluster(name="c1")["cluster"]["version"] == "1.32"
+    assert client.list_updates(name="c1")["updateIds"] == [update["id"]]
