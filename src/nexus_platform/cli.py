@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict
 from enum import StrEnum
@@ -32,6 +33,9 @@ infra_app = typer.Typer(
 app.add_typer(infra_app, name="infra")
 
 console = Console()
+if not console.is_terminal and "COLUMNS" not in os.environ:
+    # Logs and CI have no terminal width; rich's 80-column default would fold every table row.
+    console = Console(width=160)
 err_console = Console(stderr=True)
 
 
@@ -88,7 +92,8 @@ class _ApplyProgress:
             self.progress.stop()
 
     def __call__(self, event: ApplyEvent) -> None:
-        if not self.enabled or event.kind not in ("start", "complete", "errored"):
+        # Data-source reads also report start/complete; only planned resource changes count as progress.
+        if not self.enabled or event.kind not in ("start", "complete", "errored") or event.action == "read":
             return
         if event.kind != "start":
             self.done += 1
@@ -98,7 +103,9 @@ class _ApplyProgress:
             )
         elif event.kind != "start":
             verb = "failed" if event.kind == "errored" else f"{event.action or 'done'} ({event.elapsed:.0f}s)"
-            console.print(f"[{self.done:>4}/{event.planned}] {event.address} {verb}", highlight=False)
+            console.print(
+                f"[{self.done:>4}/{event.planned}] {event.address} {verb}", highlight=False, soft_wrap=True
+            )
 
 
 @app.command()
@@ -110,7 +117,7 @@ def up(output: OutputOption = Output.text) -> None:
         console.print(f"Starting the AWS emulator on {plane.endpoint_url} and applying terraform/aws ...")
     with _ApplyProgress(enabled=output is Output.text) as progress:
         result = plane.up(on_event=progress)
-    rows = inventory.collect(result.outputs, plane.env.region("primary").name, result.endpoint_url)
+    rows = inventory.collect(result.outputs, plane.env.region("primary").name, plane.client)
     if output is Output.json:
         payload = {
             "applied": result.applied,

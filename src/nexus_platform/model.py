@@ -69,6 +69,11 @@ class Paths:
         return self.state_dir / "logs"
 
     @property
+    def tls_dir(self) -> Path:
+        """The sandbox CA and the emulator's certificate (kept across sandbox restarts)."""
+        return self.state_dir / "tls"
+
+    @property
     def tf_cli_config(self) -> Path:
         return self.state_dir / "terraform.rc"
 

@@ -17,11 +17,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from hcl2.api import load as load_hcl
-
-from nexus_platform import logs, model
+from nexus_platform import awsapi, logs, model
 from nexus_platform.awsapi import EMULATOR_CREDENTIALS
 from nexus_platform.errors import NexusError
+from nexus_platform.sandbox import tls
 from nexus_platform.sandbox.processes import ProcessManager, ProcessRecord, port_accepts, port_is_free
 from nexus_platform.terraform import cliconfig
 from nexus_platform.terraform.runner import ApplyEvent, ApplyResult, Terraform
@@ -62,6 +61,11 @@ def terraform_fingerprint(paths: model.Paths) -> str:
     return digest.hexdigest()
 
 
+def _is_data_source(address: str) -> bool:
+    """`data.x.y` or `module.m.data.x.y`: read, not managed."""
+    return address.startswith("data.") or ".data." in address
+
+
 class ControlPlane:
     def __init__(self, paths: model.Paths | None = None) -> None:
         self.paths = paths or model.paths()
@@ -79,6 +83,10 @@ class ControlPlane:
     def emulator(self) -> ProcessRecord | None:
         return self.processes.running(EMULATOR)
 
+    def client(self, service: str, region: str) -> Any:
+        """A boto3 client for the emulator, verifying its certificate against the sandbox CA."""
+        return awsapi.client(service, region, self.endpoint_url, ca_bundle=tls.files(self.paths.tls_dir).ca)
+
     def ensure_emulator(self) -> tuple[ProcessRecord, bool]:
         """The running emulator, starting one if needed; True when it was started now (empty state)."""
         host, port = self.env.emulator_host, self.env.emulator_port
@@ -90,7 +98,10 @@ class ControlPlane:
                 f"port {host}:{port} is taken by a process this sandbox did not start",
                 hint="stop it, or change aws_endpoint_url in sandbox.tfvars and backend/sandbox.hcl",
             )
-        argv = [sys.executable, "-m", "nexus_platform.sandbox.emulator", "--host", host, "--port", str(port)]
+        argv = [
+            sys.executable, "-m", "nexus_platform.sandbox.emulator",
+            "--host", host, "--port", str(port), "--tls-dir", str(self.paths.tls_dir),
+        ]  # fmt: skip
         record = self.processes.start(EMULATOR, argv, ready=lambda: port_accepts(host, port), timeout=60)
         # Fresh emulator, empty cloud: any state from an earlier emulator describes nothing now.
         shutil.rmtree(self.state_dir, ignore_errors=True)
@@ -103,6 +114,7 @@ class ControlPlane:
             **cliconfig.environment(config),
             **{key.upper(): value for key, value in EMULATOR_CREDENTIALS.items()},
             "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CA_BUNDLE": str(tls.files(self.paths.tls_dir).ca),
             "AWS_DEFAULT_REGION": self.env.region("primary").name,
         }
         return Terraform(workdir, self.paths.tf_data_dir(name), env)
@@ -113,22 +125,14 @@ class ControlPlane:
     def backend_config(self) -> Path:
         return self.paths.terraform_root / "backend" / f"{ENVIRONMENT}.hcl"
 
-    def _bootstrap(self, on_event: Callable[[ApplyEvent], None] | None) -> None:
+    def _bootstrap(self) -> None:
         """Create the state bucket and lock table the root module's S3 backend needs."""
-        with self.backend_config().open() as handle:
-            backend = load_hcl(handle)
         tf = self._terraform(self.paths.terraform_bootstrap, "bootstrap-sandbox")
         tf.init()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         tf.apply(
-            variables={
-                "aws_endpoint_url": self.endpoint_url,
-                "state_bucket_name": str(backend["bucket"]),
-                "lock_table_name": str(backend["dynamodb_table"]),
-                "region": self.env.region("primary").name,
-            },
+            self.paths.terraform_bootstrap / f"{ENVIRONMENT}.tfvars",
             state=self.state_dir / "bootstrap.tfstate",
-            on_event=on_event,
         )
 
     def up(self, on_event: Callable[[ApplyEvent], None] | None = None) -> UpResult:
@@ -145,10 +149,10 @@ class ControlPlane:
             log.info("terraform skipped: nothing changed since the last apply")
             return UpResult(False, applied.resources, 0.0, tf.outputs(), self.endpoint_url)
         started = time.monotonic()
-        self._bootstrap(None)
+        self._bootstrap()
         tf.init(backend_config=self.backend_config())
         result: ApplyResult = tf.apply(self.paths.tfvars(ENVIRONMENT), on_event=on_event)
-        resources = len(tf.state_addresses())
+        resources = sum(1 for address in tf.state_addresses() if not _is_data_source(address))
         seconds = time.monotonic() - started
         self._write_applied(AppliedRecord(fingerprint, record.pid, record.started_at, resources, seconds))
         log.info("terraform applied", extra={"added": result.added, "changed": result.changed})

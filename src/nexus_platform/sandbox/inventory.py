@@ -8,7 +8,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from nexus_platform.awsapi import client
+# (service, region) -> a boto3 client pointed at the environment being inspected.
+ClientFactory = Callable[[str, str], Any]
 
 
 @dataclass(frozen=True)
@@ -26,13 +27,13 @@ def _safe(scope: str, kind: str, name: str, probe: Callable[[], str]) -> Row:
         return Row(scope, kind, name, f"MISSING ({type(exc).__name__})")
 
 
-def regional_rows(role: str, info: dict[str, Any], endpoint_url: str | None) -> list[Row]:
+def regional_rows(role: str, info: dict[str, Any], client: ClientFactory) -> list[Row]:
     region = info["region"]
-    ec2 = client("ec2", region, endpoint_url)
-    eks = client("eks", region, endpoint_url)
-    rds = client("rds", region, endpoint_url)
-    cache = client("elasticache", region, endpoint_url)
-    elbv2 = client("elbv2", region, endpoint_url)
+    ec2 = client("ec2", region)
+    eks = client("eks", region)
+    rds = client("rds", region)
+    cache = client("elasticache", region)
+    elbv2 = client("elbv2", region)
     scope = f"{role} ({region})"
 
     def vpc() -> str:
@@ -87,9 +88,9 @@ def regional_rows(role: str, info: dict[str, Any], endpoint_url: str | None) -> 
     ]
 
 
-def global_rows(outputs: dict[str, Any], region: str, endpoint_url: str | None) -> list[Row]:
-    route53 = client("route53", region, endpoint_url)
-    cloudfront = client("cloudfront", region, endpoint_url)
+def global_rows(outputs: dict[str, Any], region: str, client: ClientFactory) -> list[Row]:
+    route53 = client("route53", region)
+    cloudfront = client("cloudfront", region)
 
     def records() -> str:
         sets = route53.list_resource_record_sets(HostedZoneId=outputs["zone_id"])["ResourceRecordSets"]
@@ -107,9 +108,9 @@ def global_rows(outputs: dict[str, Any], region: str, endpoint_url: str | None) 
     ]
 
 
-def collect(outputs: dict[str, Any], primary_region: str, endpoint_url: str | None) -> list[Row]:
+def collect(outputs: dict[str, Any], primary_region: str, client: ClientFactory) -> list[Row]:
     rows: list[Row] = []
     for role, info in sorted(outputs.get("regions", {}).items(), key=lambda item: item[0] != "primary"):
-        rows += regional_rows(role, info, endpoint_url)
-    rows += global_rows(outputs, primary_region, endpoint_url)
+        rows += regional_rows(role, info, client)
+    rows += global_rows(outputs, primary_region, client)
     return rows

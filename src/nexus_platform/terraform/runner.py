@@ -141,7 +141,7 @@ class Terraform:
             kind = message.get("type")
             hook = message.get("hook", {})
             address = hook.get("resource", {}).get("addr", "")
-            if kind == "planned_change":
+            if kind == "planned_change" and message["change"]["action"] not in ("noop", "read"):
                 planned += 1
                 _emit(on_event, ApplyEvent("planned", message["change"]["resource"]["addr"], planned=planned))
             elif kind == "apply_start":

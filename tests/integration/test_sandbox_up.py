@@ -1,0 +1,140 @@
+"""`nexus up` from an empty state against the real emulator and the real Terraform, read back through boto3.
+
+One apply serves every test in this module (it takes minutes); `nexus down` at the end must leave no process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nexus_platform import model
+from nexus_platform.sandbox.controlplane import ControlPlane
+
+pytestmark = pytest.mark.integration
+
+NEXUS = [sys.executable, "-c", "from nexus_platform.cli import main; main()"]
+
+
+def nexus(*args: str, env: dict[str, str], timeout: float = 1500) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*NEXUS, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    state = tmp_path_factory.mktemp("nexus-state")
+    env = {**os.environ, "NEXUS_STATE_DIR": str(state)}
+    sandbox_model = model.environment("sandbox")
+    first = nexus("up", "--output", "json", env=env)
+    try:
+        assert first.returncode == 0, first.stderr[-3000:]
+        os.environ["NEXUS_STATE_DIR"] = str(state)
+        plane = ControlPlane()
+        outputs = plane.root().outputs()
+        yield {
+            "env": env,
+            "state": state,
+            "first": json.loads(first.stdout),
+            "outputs": outputs,
+            "endpoint": sandbox_model.endpoint_url,
+            "model": sandbox_model,
+            "plane": plane,
+        }
+    finally:
+        os.environ.pop("NEXUS_STATE_DIR", None)
+        down = nexus("down", env=env, timeout=120)
+        print(down.stdout, down.stderr)
+
+
+def regional(sandbox: dict[str, Any], role: str) -> tuple[str, dict[str, Any]]:
+    info = sandbox["outputs"]["regions"][role]
+    return info["region"], info
+
+
+def test_up_applies_everything_and_reads_it_back(sandbox: dict[str, Any]) -> None:
+    first = sandbox["first"]
+    assert first["applied"] is True
+    print(f"\nresources applied: {first['resources']} in {first['apply_seconds']}s")
+    assert first["resources"] > 100
+    missing = [row for row in first["inventory"] if row["detail"].startswith("MISSING")]
+    assert not missing, missing
+
+
+def test_regions_are_the_models(sandbox: dict[str, Any]) -> None:
+    for region in sandbox["model"].regions:
+        assert sandbox["outputs"]["regions"][region.role]["region"] == region.name
+
+
+def test_a_nat_gateway_per_az_in_each_region(sandbox: dict[str, Any]) -> None:
+    for role in ("primary", "dr"):
+        region, info = regional(sandbox, role)
+        ec2 = sandbox["plane"].client("ec2", region)
+        nats = ec2.describe_nat_gateways(NatGatewayIds=list(info["nat_gateway_ids"].values()))["NatGateways"]
+        subnets = ec2.describe_subnets(SubnetIds=[nat["SubnetId"] for nat in nats])["Subnets"]
+        assert len({subnet["AvailabilityZone"] for subnet in subnets}) == len(nats) >= 2
+        assert all(nat["State"] == "available" for nat in nats)
+
+
+def test_the_dr_database_replicates_the_primary(sandbox: dict[str, Any]) -> None:
+    primary_region, primary = regional(sandbox, "primary")
+    dr_region, dr = regional(sandbox, "dr")
+    source = (
+        sandbox["plane"]
+        .client("rds", primary_region)
+        .describe_db_instances(DBInstanceIdentifier=primary["db_instance_identifier"])["DBInstances"][0]
+    )
+    replica = (
+        sandbox["plane"]
+        .client("rds", dr_region)
+        .describe_db_instances(DBInstanceIdentifier=dr["db_instance_identifier"])["DBInstances"][0]
+    )
+    assert replica["ReadReplicaSourceDBInstanceIdentifier"] == source["DBInstanceArn"]
+    assert replica["StorageEncrypted"] and source["StorageEncrypted"]
+    assert source["BackupRetentionPeriod"] >= 30
+    assert source["DbiResourceId"] != replica["DbiResourceId"]
+
+
+def test_failover_records_are_bound_to_health_checks(sandbox: dict[str, Any]) -> None:
+    outputs = sandbox["outputs"]
+    route53 = sandbox["plane"].client("route53", sandbox["model"].region("primary").name)
+    records = route53.list_resource_record_sets(HostedZoneId=outputs["zone_id"])["ResourceRecordSets"]
+    failover = {record["Failover"]: record for record in records if record.get("Failover")}
+    assert set(failover) == {"PRIMARY", "SECONDARY"}
+    for role, kind in (("primary", "PRIMARY"), ("dr", "SECONDARY")):
+        health_check_id = outputs["regions"][role]["health_check_id"]
+        assert failover[kind]["HealthCheckId"] == health_check_id
+        route53.get_health_check(HealthCheckId=health_check_id)
+
+
+def test_second_up_with_nothing_changed_skips_terraform(sandbox: dict[str, Any]) -> None:
+    again = nexus("up", "--output", "json", env=sandbox["env"], timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads(again.stdout)["applied"] is False
+
+
+def test_replan_after_apply_reports_drift(sandbox: dict[str, Any]) -> None:
+    drift = nexus("infra", "drift", "--output", "json", env=sandbox["env"], timeout=600)
+    assert drift.returncode == 0, drift.stderr[-2000:]
+    report = json.loads(drift.stdout)
+    print(f"\nresources drifting on re-plan: {report['drifting']}: {report['changes']}")
+    assert report["drifting"] == 0, report["changes"]
+
+
+def test_down_leaves_no_process(sandbox: dict[str, Any]) -> None:
+    record = json.loads((Path(sandbox["state"]) / "run" / "emulator.json").read_text())
+    down = nexus("down", "--output", "json", env=sandbox["env"], timeout=120)
+    assert json.loads(down.stdout) == {"stopped": True}
+    assert not Path(f"/proc/{record['pid']}").exists()
+    leftovers = subprocess.run(
+        ["pgrep", "-f", "nexus_platform.sandbox.emulator"], check=False, capture_output=True, text=True
+    )
+    assert str(record["pid"]) not in leftovers.stdout.split()
