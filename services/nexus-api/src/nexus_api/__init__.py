@@ -1,0 +1,1 @@
+"""Nexus API: the records service the Nexus Platform runs."""
