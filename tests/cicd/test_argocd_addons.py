@@ -1,0 +1,146 @@
+"""Cluster add-ons: each pinned exactly as cicd/argocd/versions.yaml says, every component at or above the
+platform's minimum (Istio 1.18, Prometheus 2.45, Grafana 9.5, Elasticsearch/Kibana 8.8), and every version the
+repository pins itself (image tags, ECK spec.version) equal to the table."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import yaml
+from packaging.version import Version
+from tests.cicd.helpers import ARGOCD, REPO, generate, load_docs, sources
+
+TABLE = yaml.safe_load((ARGOCD / "versions.yaml").read_text())
+ADDON_FILES = {p.stem: p for p in sorted((ARGOCD / "addons").glob("*.yaml"))}
+MINIMUMS = {name: Version(v) for name, v in TABLE["minimums"].items()}
+
+
+def version(text: str) -> Version:
+    """A component version from an image tag or version string: v2.14.0, v1.16.2-debian-elasticsearch8-1.0."""
+    match = re.match(r"^v?(\d+\.\d+\.\d+)", str(text))
+    assert match, f"not a version: {text!r}"
+    return Version(match.group(1))
+
+
+def appset(addon: str) -> dict[str, Any]:
+    (doc,) = load_docs(ADDON_FILES[addon])
+    assert doc["kind"] == "ApplicationSet"
+    assert doc["metadata"]["name"] == f"addon-{addon}"
+    return doc
+
+
+def dig(doc: Any, dotted: str) -> Any:
+    for key in dotted.split("."):
+        doc = doc[key]
+    return doc
+
+
+def test_table_and_addon_files_match_one_to_one() -> None:
+    assert set(TABLE["addons"]) == set(ADDON_FILES)
+
+
+def test_the_required_addons_are_there() -> None:
+    charts = {entry.get("chart") for entry in TABLE["addons"].values()}
+    assert {
+        "base",
+        "istiod",
+        "gateway",
+        "kube-prometheus-stack",
+        "fluentd",
+        "eck-operator",
+        "external-secrets",
+        "aws-load-balancer-controller",
+        "cluster-autoscaler",
+    } <= charts
+    assert set(MINIMUMS) == {"istio", "prometheus", "grafana", "elasticsearch", "kibana"}
+
+
+@pytest.mark.parametrize("addon", sorted(TABLE["addons"]))
+def test_addon_pins_exactly_the_table_version(addon: str) -> None:
+    entry = TABLE["addons"][addon]
+    for app in generate(appset(addon)):
+        (main,) = [s for s in sources(app) if "ref" not in s]
+        if "chart" in entry:
+            assert main["repoURL"] == entry["repoURL"]
+            assert main["chart"] == entry["chart"]
+            assert main["targetRevision"] == entry["version"]
+            assert re.fullmatch(r"\d+\.\d+\.\d+", main["targetRevision"])
+        else:
+            assert main["path"] == entry["path"]
+            assert (REPO / entry["path"]).is_dir()
+
+
+@pytest.mark.parametrize("component", sorted(TABLE["minimums"]))
+def test_every_component_meets_the_minimum(component: str) -> None:
+    shipped = [
+        (addon, version(entry["ships"][component]))
+        for addon, entry in TABLE["addons"].items()
+        if component in entry["ships"]
+    ]
+    assert shipped, f"no add-on ships {component}"
+    for addon, found in shipped:
+        assert found >= MINIMUMS[component], f"{addon} ships {component} {found} < {MINIMUMS[component]}"
+
+
+def test_istio_charts_are_one_release() -> None:
+    istio = {addon: e["version"] for addon, e in TABLE["addons"].items() if "istio" in e["ships"]}
+    assert set(istio) == {"istio-base", "istio-cni", "istiod", "istio-ingressgateway"}
+    assert len(set(istio.values())) == 1
+    assert all(e["ships"]["istio"] == e["version"] for e in TABLE["addons"].values() if "istio" in e["ships"])
+
+
+def pinned() -> list[tuple[str, str, dict[str, str]]]:
+    return [
+        (addon, component, where)
+        for addon, entry in TABLE["addons"].items()
+        for component, where in entry.get("pinned", {}).items()
+    ]
+
+
+@pytest.mark.parametrize(("addon", "component", "where"), pinned(), ids=[f"{a}:{c}" for a, c, _ in pinned()])
+def test_versions_pinned_in_the_repository_equal_the_table(
+    addon: str, component: str, where: dict[str, str]
+) -> None:
+    (doc,) = load_docs(ARGOCD / where["file"])
+    assert version(dig(doc, where["path"])) == version(TABLE["addons"][addon]["ships"][component])
+
+
+def test_minimum_components_are_pinned_by_the_repository() -> None:
+    """Prometheus, Grafana, Elasticsearch and Kibana run the versions written here, not a chart default."""
+    pinned_components = {component for _, component, _ in pinned()}
+    assert {"prometheus", "grafana", "elasticsearch", "kibana"} <= pinned_components
+
+
+def test_values_files_referenced_by_addons_exist() -> None:
+    for addon in TABLE["addons"]:
+        for app in generate(appset(addon)):
+            for source in sources(app):
+                for values in source.get("helm", {}).get("valueFiles", []):
+                    assert values.startswith("$values/")
+                    assert (REPO / values.removeprefix("$values/")).is_file(), values
+                    assert any(s.get("ref") == "values" for s in sources(app))
+
+
+def test_cluster_autoscaler_matches_the_clusters_kubernetes_minor() -> None:
+    tfvars = (REPO / "terraform" / "aws" / "production.tfvars").read_text()
+    match = re.search(r'^kubernetes_version\s*=\s*"(\d+\.\d+)"', tfvars, re.M)
+    assert match
+    ca = version(TABLE["addons"]["cluster-autoscaler"]["ships"]["cluster-autoscaler"])
+    assert f"{ca.major}.{ca.minor}" == match.group(1)
+
+
+def test_elastic_stack_resources_share_one_version_and_connect() -> None:
+    docs = {
+        d["kind"]: d
+        for p in sorted((ARGOCD / "addons" / "elastic-stack").glob("*.yaml"))
+        for d in load_docs(p)
+    }
+    assert set(docs) == {"Elasticsearch", "Kibana"}
+    assert docs["Kibana"]["spec"]["version"] == docs["Elasticsearch"]["spec"]["version"]
+    assert docs["Kibana"]["spec"]["elasticsearchRef"]["name"] == docs["Elasticsearch"]["metadata"]["name"]
+    fluentd = load_docs(ARGOCD / "addons" / "values" / "fluentd.yaml")[0]
+    host = next(e["value"] for e in fluentd["env"] if e["name"] == "FLUENT_ELASTICSEARCH_HOST")
+    es = docs["Elasticsearch"]["metadata"]
+    assert host == f"{es['name']}-es-http.{es['namespace']}.svc"
