@@ -8,7 +8,7 @@ TOOLS_VENV  := .venv-tools
 BIN         := $(VENV)/bin
 STAMPS      := .nexus/stamps
 # Debian packages the tests and the sandbox use (installed only when missing).
-APT_PACKAGES :=
+APT_PACKAGES := postgresql redis-server wrk prometheus prometheus-alertmanager prometheus-blackbox-exporter
 CHECKOV_VERSION := 3.3.30
 
 export CHECKPOINT_DISABLE := 1
@@ -17,7 +17,10 @@ export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 
 TF_DIRS := terraform/aws terraform/bootstrap
 
-.PHONY: help setup up down test check lint typecheck fmt tf-fmt-check tf-validate tf-test checkov unit integration clean
+# The delivery pipeline's steps (Jenkinsfile stages), runnable locally.
+include cicd/pipeline.mk
+
+.PHONY: help setup up down status test check lint typecheck fmt tf-fmt-check tf-validate tf-test checkov unit integration bench-api clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,10 +35,10 @@ $(STAMPS)/apt: Makefile | $(STAMPS)
 	@command -v terraform >/dev/null || { echo "error: terraform (>= 1.5) is not on the PATH; install it from HashiCorp" >&2; exit 1; }
 	@touch $@
 
-$(STAMPS)/venv: pyproject.toml | $(STAMPS)
+$(STAMPS)/venv: pyproject.toml services/nexus-api/pyproject.toml | $(STAMPS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
-	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]' -e 'services/nexus-api[dev]'
 	@touch $@
 
 # checkov pins its own dependency tree, so it lives in a venv of its own.
@@ -59,16 +62,20 @@ down: $(STAMPS)/venv ## stop everything the sandbox started
 status: $(STAMPS)/venv ## is the sandbox running?
 	@$(BIN)/nexus status
 
-lint: $(STAMPS)/venv ## ruff
-	@$(BIN)/ruff check src tests
-	@$(BIN)/ruff format --check src tests
+PY_DIRS := src tests services/nexus-api
 
-typecheck: $(STAMPS)/venv ## mypy --strict on src/
+lint: $(STAMPS)/venv ## ruff, hadolint
+	@$(BIN)/ruff check $(PY_DIRS)
+	@$(BIN)/ruff format --check $(PY_DIRS)
+	@$(BIN)/hadolint services/nexus-api/Dockerfile
+
+typecheck: $(STAMPS)/venv ## mypy --strict on src/ and the service
 	@$(BIN)/mypy
+	@cd services/nexus-api && ../../$(BIN)/mypy
 
 fmt: $(STAMPS)/venv ## format Python and Terraform in place
-	@$(BIN)/ruff format src tests
-	@$(BIN)/ruff check --fix src tests
+	@$(BIN)/ruff format $(PY_DIRS)
+	@$(BIN)/ruff check --fix $(PY_DIRS)
 	@terraform fmt -recursive terraform
 
 tf-fmt-check: $(STAMPS)/apt
@@ -87,8 +94,8 @@ tf-test: $(STAMPS)/tfconfig ## terraform test (mock providers, plan-level assert
 checkov: $(STAMPS)/tools ## checkov on terraform/ (offline): zero failed checks
 	@$(TOOLS_VENV)/bin/checkov -d terraform --framework terraform --quiet --compact --skip-download --download-external-modules false
 
-unit: $(STAMPS)/venv
-	@$(BIN)/pytest tests/unit -q
+unit: $(STAMPS)/apt $(STAMPS)/venv
+	@$(BIN)/pytest tests/unit services/nexus-api/tests -q
 
 integration: $(STAMPS)/apt $(STAMPS)/venv $(STAMPS)/tfconfig
 	@$(BIN)/pytest tests/integration -q
@@ -96,7 +103,10 @@ integration: $(STAMPS)/apt $(STAMPS)/venv $(STAMPS)/tfconfig
 check: lint typecheck tf-fmt-check tf-validate unit ## fast: lint, types, terraform validate, unit tests
 
 test: setup lint typecheck tf-fmt-check tf-validate tf-test checkov ## the whole suite
-	@$(BIN)/pytest tests -q
+	@$(BIN)/pytest tests services/nexus-api/tests -q
+
+bench-api: $(STAMPS)/apt $(STAMPS)/venv ## nexus-api load benchmark (req/s, p50/p99 for reads and writes)
+	@$(BIN)/python services/nexus-api/bench/run.py
 
 clean: down ## remove caches and the sandbox state (keeps the venvs)
 	@rm -rf .nexus/tf .nexus/state .pytest_cache .mypy_cache .ruff_cache
