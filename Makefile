@@ -7,7 +7,8 @@ VENV        := .venv
 TOOLS_VENV  := .venv-tools
 BIN         := $(VENV)/bin
 STAMPS      := .nexus/stamps
-# Debian packages the tests and the sandbox use (installed only when missing).
+# Debian packages the tests and the sandbox use (installed only when missing; their services are not
+# started: a policy-rc.d guard stops the packages' init scripts from launching daemons during install).
 APT_PACKAGES := postgresql redis-server wrk prometheus prometheus-alertmanager prometheus-blackbox-exporter
 CHECKOV_VERSION := 3.3.30
 
@@ -31,7 +32,9 @@ $(STAMPS):
 $(STAMPS)/apt: Makefile | $(STAMPS)
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
+	  guard=""; if [ ! -e /usr/sbin/policy-rc.d ]; then guard=1; printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; rc=$$?; \
+	  [ -n "$$guard" ] && rm -f /usr/sbin/policy-rc.d; [ $$rc -eq 0 ] || exit $$rc; fi
 	@command -v terraform >/dev/null || { echo "error: terraform (>= 1.5) is not on the PATH; install it from HashiCorp" >&2; exit 1; }
 	@touch $@
 
