@@ -35,7 +35,7 @@ $(STAMPS)/apt: Makefile | $(STAMPS)
 	  guard=""; if [ ! -e /usr/sbin/policy-rc.d ]; then guard=1; printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; rc=$$?; \
 	  [ -n "$$guard" ] && rm -f /usr/sbin/policy-rc.d; [ $$rc -eq 0 ] || exit $$rc; fi
-	@command -v terraform >/dev/null || { echo "error: terraform (>= 1.5) is not on the PATH; install it from HashiCorp" >&2; exit 1; }
+	@command -v terraform >/dev/null || { echo "error: terraform (>= 1.11) is not on the PATH; install it from HashiCorp" >&2; exit 1; }
 	@touch $@
 
 $(STAMPS)/venv: pyproject.toml services/nexus-api/pyproject.toml | $(STAMPS)
@@ -98,15 +98,23 @@ checkov: $(STAMPS)/tools ## checkov on terraform/ (offline): zero failed checks
 	@$(TOOLS_VENV)/bin/checkov -d terraform --framework terraform --quiet --compact --skip-download --download-external-modules false
 
 unit: $(STAMPS)/apt $(STAMPS)/venv
-	@$(BIN)/pytest tests/unit services/nexus-api/tests -q
+	@$(BIN)/pytest tests/unit -q
+	@cd services/nexus-api && ../../$(BIN)/pytest -q
 
 integration: $(STAMPS)/apt $(STAMPS)/venv $(STAMPS)/tfconfig
 	@$(BIN)/pytest tests/integration -q
 
 check: lint typecheck tf-fmt-check tf-validate unit ## fast: lint, types, terraform validate, unit tests
 
-test: setup lint typecheck tf-fmt-check tf-validate tf-test checkov ## the whole suite
-	@$(BIN)/pytest tests services/nexus-api/tests -q
+# terraform test (CPU-bound) runs beside the pytest suites, whose longest part (the sandbox apply) mostly waits.
+test: setup lint typecheck tf-fmt-check tf-validate checkov ## the whole suite
+	@mkdir -p .nexus/logs; \
+	( $(MAKE) --no-print-directory tf-test > .nexus/logs/tf-test.log 2>&1; echo $$? > .nexus/logs/tf-test.rc ) & tf=$$!; \
+	echo "--- nexus-api (services/nexus-api)"; ( cd services/nexus-api && ../../$(BIN)/pytest -q ); svc=$$?; \
+	echo "--- platform (tests/)"; $(BIN)/pytest tests -q; main=$$?; \
+	wait $$tf; tfrc=$$(cat .nexus/logs/tf-test.rc); echo "--- terraform test (terraform/aws)"; \
+	if [ "$$tfrc" = 0 ]; then tail -n 1 .nexus/logs/tf-test.log; else cat .nexus/logs/tf-test.log; fi; \
+	[ $$svc = 0 ] && [ $$main = 0 ] && [ "$$tfrc" = 0 ]
 
 bench-api: $(STAMPS)/apt $(STAMPS)/venv ## nexus-api load benchmark (req/s, p50/p99 for reads and writes)
 	@$(BIN)/python services/nexus-api/bench/run.py

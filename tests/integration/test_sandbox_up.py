@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 NEXUS = [sys.executable, "-c", "from nexus_platform.cli import main; main()"]
 
 
-def nexus(*args: str, env: dict[str, str], timeout: float = 1500) -> subprocess.CompletedProcess[str]:
+def nexus(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*NEXUS, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
     )
@@ -34,8 +34,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     state = tmp_path_factory.mktemp("nexus-state")
     env = {**os.environ, "NEXUS_STATE_DIR": str(state)}
     sandbox_model = model.environment("sandbox")
-    first = nexus("up", "--output", "json", env=env)
     try:
+        first = nexus("up", "--output", "json", env=env, timeout=800)
         assert first.returncode == 0, first.stderr[-3000:]
         os.environ["NEXUS_STATE_DIR"] = str(state)
         plane = ControlPlane()
