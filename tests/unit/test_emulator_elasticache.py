@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
-
-from nexus_platform.sandbox.emulator_patches import apply_all
 
 TOKEN = "0123456789abcdef0123"
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}.items():
-        monkeypatch.setenv(name, value)
-    apply_all()
-    with mock_aws():
-        yield
 
 
 def _group(client: Any, group_id: str, **extra: Any) -> dict[str, Any]:

@@ -4,26 +4,13 @@ applied)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
-
-from nexus_platform.sandbox.emulator_patches import apply_all
 
 ROLE = "arn:aws:iam::123456789012:role/replication"
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}.items():
-        monkeypatch.setenv(name, value)
-    apply_all()
-    with mock_aws():
-        yield
 
 
 def test_bucket_replication_rules_round_trip(aws: None) -> None:

@@ -15,6 +15,7 @@ why moto (5.2.5) lacks it. Patches are registered in the least invasive way moto
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import threading
@@ -28,6 +29,21 @@ ENV_DEFAULTS: dict[str, str] = {
 }
 for _name, _value in ENV_DEFAULTS.items():
     os.environ.setdefault(_name, _value)
+
+# One module per AWS service (plus IAM policy conditions, which S3 bucket policies need).
+PATCH_MODULES = (
+    "backup",
+    "cloudfront",
+    "ec2",
+    "eks",
+    "elasticache",
+    "iam_conditions",
+    "kms",
+    "rds",
+    "route53",
+    "s3",
+    "secretsmanager",
+)
 
 _APPLIED = False
 _LOCK = threading.Lock()
@@ -103,32 +119,6 @@ def apply_all() -> None:
         if _APPLIED:
             return
         # moto is imported only once the environment defaults are set.
-        from . import (  # noqa: PLC0415
-            backup,
-            cloudfront,
-            ec2,
-            eks,
-            elasticache,
-            iam_conditions,
-            kms,
-            rds,
-            route53,
-            s3,
-            secretsmanager,
-        )
-
-        for module in (
-            backup,
-            cloudfront,
-            ec2,
-            eks,
-            elasticache,
-            iam_conditions,
-            kms,
-            rds,
-            route53,
-            s3,
-            secretsmanager,
-        ):
-            module.apply()
+        for name in PATCH_MODULES:
+            importlib.import_module(f"{__name__}.{name}").apply()
         _APPLIED = True
