@@ -110,7 +110,8 @@ check: lint typecheck tf-fmt-check tf-validate unit ## fast: lint, types, terraf
 test: setup lint typecheck tf-fmt-check tf-validate checkov ## the whole suite
 	@mkdir -p .nexus/logs; \
 	( $(MAKE) --no-print-directory tf-test > .nexus/logs/tf-test.log 2>&1; echo $$? > .nexus/logs/tf-test.rc ) & tf=$$!; \
-	echo "--- nexus-api (services/nexus-api)"; ( cd services/nexus-api && ../../$(BIN)/pytest -q ); svc=$$?; \
+	echo "--- nexus-api (services/nexus-api, the pipeline's ci-unit step)"; \
+	$(MAKE) --no-print-directory ci-unit CI_PYTHON=$(abspath $(BIN)/python); svc=$$?; \
 	echo "--- platform (tests/)"; $(BIN)/pytest tests -q; main=$$?; \
 	wait $$tf; tfrc=$$(cat .nexus/logs/tf-test.rc); echo "--- terraform test (terraform/aws)"; \
 	if [ "$$tfrc" = 0 ]; then tail -n 1 .nexus/logs/tf-test.log; else cat .nexus/logs/tf-test.log; fi; \

@@ -31,6 +31,8 @@ CI_BUILD_DIR    ?= build
 CI_REPORTS_DIR  ?= $(CI_BUILD_DIR)/reports
 CI_IMAGE_TAR    ?= $(CI_BUILD_DIR)/image/$(CI_SERVICE).tar
 CI_STAMP        ?= .nexus/stamps/ci-setup
+# Extra pytest arguments of ci-unit (e.g. a subset: CI_UNIT_ARGS=tests/test_config.py).
+CI_UNIT_ARGS    ?=
 CI_SHELL_SCRIPTS = $(wildcard $(CI_DIR)/scripts/*.sh scripts/*.sh)
 CI_YAML         ?= $(CI_DIR)
 
@@ -87,7 +89,7 @@ ci-lint: $(CI_STAMP) ## lint: ruff, mypy, hadolint, shellcheck, yamllint
 ci-unit: $(CI_STAMP) ## the service's tests, JUnit XML in $(CI_REPORTS_DIR)
 	@mkdir -p $(CI_REPORTS_DIR)
 	@cd $(CI_SERVICE_DIR) && $(CI_PYTHON) -m pytest -q -p no:cacheprovider \
-	  --junitxml=$(abspath $(CI_REPORTS_DIR))/junit-$(CI_SERVICE).xml -o junit_suite_name=$(CI_SERVICE)
+	  --junitxml=$(abspath $(CI_REPORTS_DIR))/junit-$(CI_SERVICE).xml -o junit_suite_name=$(CI_SERVICE) $(CI_UNIT_ARGS)
 
 ci-image-tag: ## print the image tag of the checked-out commit
 	@git rev-parse --short=12 HEAD
