@@ -69,7 +69,8 @@ def test_sigterm_drains_the_request_in_flight(
     proc, base, log_path = server
     port = int(base.rsplit(":", 1)[1])
     record_id = unique("drain")
-    with psycopg.connect(database) as blocker, ThreadPoolExecutor(1) as pool:
+    # lock_timeout: should anything else hold the table, fail here rather than wait for ever.
+    with psycopg.connect(database, options="-c lock_timeout=10s") as blocker, ThreadPoolExecutor(1) as pool:
         # Hold the table so the write blocks inside the server: a slow request, for real.
         blocker.execute("LOCK TABLE records IN ACCESS EXCLUSIVE MODE")
         pending = pool.submit(
