@@ -34,9 +34,15 @@ def load_docs(path: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
 
 
+LOCAL_CHARTS = ARGOCD / "addons" / "charts"
+
+
 def argocd_resources() -> Iterator[tuple[Path, dict[str, Any]]]:
-    """Every Argo CD resource in cicd/argocd (values files, ECK resources and versions.yaml are not)."""
+    """Every Argo CD resource in cicd/argocd (values files, ECK resources, versions.yaml and the local Helm
+    charts under addons/charts, whose templates are not YAML, are not)."""
     for path in sorted(ARGOCD.rglob("*.yaml")):
+        if path.is_relative_to(LOCAL_CHARTS):
+            continue
         for doc in load_docs(path):
             if str(doc.get("apiVersion", "")).startswith("argoproj.io/"):
                 yield path, doc

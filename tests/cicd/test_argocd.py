@@ -171,6 +171,23 @@ def test_every_source_is_pinned(app: dict[str, Any]) -> None:
             assert revision == GITOPS_BRANCH, f"git source follows {revision!r}, not the GitOps branch"
 
 
+@pytest.mark.parametrize("app", ALL_APPS, ids=[a["metadata"]["name"] for a in ALL_APPS])
+def test_every_repository_path_exists(app: dict[str, Any]) -> None:
+    """A source from this repository names a directory that exists; a Helm one (helm: set, or a Chart.yaml)
+    is a chart whose value files exist in it."""
+    for source in sources(app):
+        if "path" not in source:
+            continue
+        assert source["repoURL"] == GIT_REPO_URL
+        directory = REPO / source["path"]
+        assert directory.is_dir(), source["path"]
+        if "helm" in source:
+            assert (directory / "Chart.yaml").is_file(), f"{source['path']}: helm source without a chart"
+            for values in source["helm"].get("valueFiles", []):
+                if not values.startswith("$"):
+                    assert (directory / values).is_file(), f"{source['path']}: {values}"
+
+
 # --- projects ----------------------------------------------------------------------------------------------
 
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import yaml
 from packaging.version import Version
-from tests.cicd.helpers import ARGOCD, REPO, generate, load_docs, sources
+from tests.cicd.helpers import ARGOCD, GIT_REPO_URL, REPO, generate, load_docs, sources
 
+LOCAL_CHARTS = "cicd/argocd/addons/charts/"
 TABLE = yaml.safe_load((ARGOCD / "versions.yaml").read_text())
 ADDON_FILES = {p.stem: p for p in sorted((ARGOCD / "addons").glob("*.yaml"))}
 MINIMUMS = {name: Version(v) for name, v in TABLE["minimums"].items()}
@@ -59,17 +60,30 @@ def test_the_required_addons_are_there() -> None:
 
 @pytest.mark.parametrize("addon", sorted(TABLE["addons"]))
 def test_addon_pins_exactly_the_table_version(addon: str) -> None:
+    """The add-on's main source: its chart at the table's version, or the table's path in this repository.
+
+    Besides it an Application may have the values ref and sources from this repository's local charts
+    (addons/charts/, e.g. the ingress gateway's TargetGroupBinding), which are not versioned separately.
+    """
     entry = TABLE["addons"][addon]
     for app in generate(appset(addon)):
-        (main,) = [s for s in sources(app) if "ref" not in s]
+        charts = [s for s in sources(app) if "chart" in s]
+        paths = [s for s in sources(app) if "path" in s]
+        local = [s for s in paths if s["path"].startswith(LOCAL_CHARTS)]
+        assert len(charts) + len(paths) - len(local) == 1, "exactly one main source"
         if "chart" in entry:
+            (main,) = charts
             assert main["repoURL"] == entry["repoURL"]
             assert main["chart"] == entry["chart"]
             assert main["targetRevision"] == entry["version"]
             assert re.fullmatch(r"\d+\.\d+\.\d+", main["targetRevision"])
         else:
+            (main,) = [s for s in paths if s not in local]
             assert main["path"] == entry["path"]
             assert (REPO / entry["path"]).is_dir()
+        for source in local:
+            assert source["repoURL"] == GIT_REPO_URL
+            assert (REPO / source["path"] / "Chart.yaml").is_file(), source["path"]
 
 
 @pytest.mark.parametrize("component", sorted(TABLE["minimums"]))

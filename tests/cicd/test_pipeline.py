@@ -49,7 +49,8 @@ def test_unit_target_runs_the_service_tests_and_writes_junit(tmp_path: Path) -> 
     """make test runs the whole service suite through ci-unit once; here a subset shows the target's contract
     (pytest in the service directory, arguments passed through, JUnit XML named for the service)."""
     subset = REPO / "services" / "nexus-api" / "tests" / "test_config.py"
-    result = run_make("ci-unit", f"CI_REPORTS_DIR={tmp_path}", f"CI_UNIT_ARGS={subset.relative_to(subset.parents[1])}")
+    args = f"CI_UNIT_ARGS={subset.relative_to(subset.parents[1])}"
+    result = run_make("ci-unit", f"CI_REPORTS_DIR={tmp_path}", args)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     suite = ET.parse(tmp_path / "junit-nexus-api.xml").getroot().find("testsuite")
     assert suite is not None

@@ -58,8 +58,12 @@ class Rendered:
 
 
 @functools.cache
+def load_chart(chart_dir: Path) -> helm.Chart:
+    return helm.Chart.load(chart_dir)
+
+
 def chart() -> helm.Chart:
-    return helm.Chart.load(CHART_DIR)
+    return load_chart(CHART_DIR)
 
 
 def load_values_file(name: str) -> dict[str, Any]:
@@ -71,13 +75,23 @@ def load_values_file(name: str) -> dict[str, Any]:
     return data
 
 
-def render_values(values: dict[str, Any], kube_version: str = "1.29") -> Rendered:
+def render_values(
+    values: dict[str, Any],
+    kube_version: str = "1.29",
+    *,
+    chart_dir: Path = CHART_DIR,
+    release: str = RELEASE,
+    namespace: str = NAMESPACE,
+) -> Rendered:
     """Render like `helm template --kube-version` (native call: Chart.render() cannot set the version).
 
-    Raises helm_python.HelmValuesError when the values break values.schema.json.
+    helm/nexus unless chart_dir names another chart (with its release and namespace). Raises
+    helm_python.HelmValuesError when the values break values.schema.json.
     """
-    opts = {"name": RELEASE, "namespace": NAMESPACE, "is_install": True, "kube_version": f"v{kube_version}.0"}
-    raw = _native.call_string("helm_render", chart()._raw(), json.dumps(values), json.dumps(opts))
+    opts = {"name": release, "namespace": namespace, "is_install": True, "kube_version": f"v{kube_version}.0"}
+    raw = _native.call_string(
+        "helm_render", load_chart(chart_dir)._raw(), json.dumps(values), json.dumps(opts)
+    )
     templates: dict[str, str] = json.loads(raw)
     docs: list[dict[str, Any]] = []
     for path, text in sorted(templates.items()):

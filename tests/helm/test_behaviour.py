@@ -392,6 +392,15 @@ def test_virtual_service_timeouts_retries_and_routes(rendered_latest: Rendered) 
     assert https["tls"]["mode"] == "SIMPLE" and https["tls"]["minProtocolVersion"] == "TLSV1_2"
 
 
+def test_plain_http_from_the_alb_is_served_not_redirected(rendered_latest: Rendered) -> None:
+    """The ALB ends TLS and forwards HTTP to the gateway's port-80 server: a redirect there would loop."""
+    http = [s for s in rendered_latest.one("Gateway")["spec"]["servers"] if s["port"]["protocol"] == "HTTP"]
+    assert len(http) == 1 and "tls" not in http[0]
+    redirecting = render_values({"istio": {"gateway": {"httpsRedirect": True}}}).one("Gateway")
+    servers = redirecting["spec"]["servers"]
+    assert [s["tls"] for s in servers if s["port"]["protocol"] == "HTTP"] == [{"httpsRedirect": True}]
+
+
 def test_authorization_policy_allows_the_gateway_only_on_public_paths(rendered_latest: Rendered) -> None:
     policy = rendered_latest.one("AuthorizationPolicy")["spec"]
     assert policy["action"] == "ALLOW"
