@@ -153,6 +153,9 @@ class PostgresServer:
             "shared_buffers": "128MB",
             "wal_level": "replica",
             "max_wal_senders": "10",
+            # Keep WAL for replicas that fall behind (a busy machine, another clone's fast checkpoint):
+            # without it a lagging standby can find its next segment recycled and stop replaying for good.
+            "wal_keep_size": "'512MB'",
             "hot_standby": "on",
             "fsync": "on" if self.durable else "off",
             "full_page_writes": "on" if self.durable else "off",
@@ -225,7 +228,10 @@ class PostgresServer:
             if done:
                 return
             time.sleep(0.05)
-        raise LocalServerError(f"replica on port {self.port} did not replay up to {target} in {timeout} s")
+        raise LocalServerError(
+            f"replica on port {self.port} did not replay up to {target} in {timeout} s; "
+            f"its log:\n{self.log_tail()}"
+        )
 
     def log_tail(self, lines: int = 40) -> str:
         with contextlib.suppress(OSError):
