@@ -21,6 +21,7 @@ output "regions" {
       backup_vault_name          = aws_backup_vault.primary.name
       state_bucket               = aws_s3_bucket.app_state.bucket
       alerts_topic_arn           = aws_sns_topic.alerts.arn
+      nexus_api_role_arn         = module.primary.nexus_api_role_arn
     }
     dr = {
       region                     = var.dr_region
@@ -40,6 +41,7 @@ output "regions" {
       backup_vault_name          = aws_backup_vault.dr.name
       state_bucket               = aws_s3_bucket.app_state_dr.bucket
       alerts_topic_arn           = aws_sns_topic.alerts_dr.arn
+      nexus_api_role_arn         = module.dr.nexus_api_role_arn
     }
   }
 }
@@ -106,12 +108,17 @@ output "alerts_topic_arns" {
 
 output "ecr_repository_url" {
   description = "URL of the nexus-api repository in the primary region (images replicate to the DR region)."
-  value       = aws_ecr_repository.nexus_api.repository_url
+  value       = aws_ecr_repository.primary["nexus_api"].repository_url
 }
 
 output "ecr_repository_url_dr" {
   description = "URL of the replicated nexus-api repository in the DR region."
   value       = aws_ecr_repository.nexus_api_dr.repository_url
+}
+
+output "ecr_ci_tools_repository_url" {
+  description = "URL of the ci/nexus-ci-tools repository (primary region only): the Jenkins agent's tools image (cicd/jenkins/pod.yaml)."
+  value       = aws_ecr_repository.primary["ci_tools"].repository_url
 }
 
 output "backup_plan_id" {
@@ -124,6 +131,7 @@ output "secrets" {
   value = {
     cache_auth_token = aws_secretsmanager_secret.cache_auth.arn
     app_config       = aws_secretsmanager_secret.app_config.arn
+    db_app           = aws_secretsmanager_secret.db_app.arn
   }
 }
 

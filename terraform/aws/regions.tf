@@ -21,6 +21,11 @@ module "primary" {
   cache            = var.cache
   cache_auth_token = local.cache_auth_token
 
+  # Workload identity (modules/region workload_identity.tf): the nexus-api IRSA role may read exactly these secrets,
+  # External Secrets everything under <platform_prefix>/.
+  platform_prefix        = local.name_prefix
+  nexus_api_secret_names = local.nexus_api_secret_names
+
   certificate_arn         = aws_acm_certificate_validation.alb_primary.certificate_arn
   health_check_path       = local.health_check_path
   waf_rate_limit          = var.waf_rate_limit
@@ -50,6 +55,10 @@ module "dr" {
   cache                             = var.cache
   cache_auth_token                  = local.cache_auth_token
   cache_global_replication_group_id = aws_elasticache_global_replication_group.this.global_replication_group_id
+
+  # Workload identity as in the primary; the secrets read here are the DR replicas (same names).
+  platform_prefix        = local.name_prefix
+  nexus_api_secret_names = local.nexus_api_secret_names
 
   certificate_arn         = aws_acm_certificate_validation.alb_dr.certificate_arn
   health_check_path       = local.health_check_path

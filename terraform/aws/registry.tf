@@ -1,9 +1,21 @@
-# Container registry: nexus-api images are pushed to the primary region's repository (cicd/Jenkinsfile) and ECR
-# replicates every pushed image to the same-named repository in the DR region, which exists ahead of time so it is
-# encrypted with the DR region's key and has the same scanning, tag immutability and lifecycle rules.
+# Container registry. The primary region's repositories, all hardened alike (immutable tags, scan on push, the
+# region's KMS key, the lifecycle rules below):
+#
+#   nexus-api          the application image (cicd/Jenkinsfile pushes it). ECR replicates every pushed image to the
+#                      same-named repository in the DR region, which exists ahead of time so it is encrypted with the
+#                      DR region's key and has the same scanning, tag immutability and lifecycle rules.
+#   ci/nexus-ci-tools  the image of the Jenkins agent's tools container (cicd/jenkins/pod.yaml, tools.Dockerfile).
+#                      Only the pipeline pulls it, from the primary region: not replicated (the replication filter
+#                      below does not match it).
 
 locals {
   ecr_repository_name = "nexus-api"
+
+  # Repositories of the primary region, by key.
+  ecr_repositories = {
+    nexus_api = local.ecr_repository_name
+    ci_tools  = "ci/nexus-ci-tools"
+  }
 
   ecr_lifecycle_policy = jsonencode({
     rules = [
@@ -32,8 +44,10 @@ locals {
   })
 }
 
-resource "aws_ecr_repository" "nexus_api" {
-  name                 = local.ecr_repository_name
+resource "aws_ecr_repository" "primary" {
+  for_each = local.ecr_repositories
+
+  name                 = each.value
   image_tag_mutability = "IMMUTABLE"
   force_delete         = !var.deletion_protection
 
@@ -47,9 +61,22 @@ resource "aws_ecr_repository" "nexus_api" {
   }
 }
 
-resource "aws_ecr_lifecycle_policy" "nexus_api" {
-  repository = aws_ecr_repository.nexus_api.name
+resource "aws_ecr_lifecycle_policy" "primary" {
+  for_each = aws_ecr_repository.primary
+
+  repository = each.value.name
   policy     = local.ecr_lifecycle_policy
+}
+
+# nexus-api's repository was a resource of its own before ci/nexus-ci-tools joined it.
+moved {
+  from = aws_ecr_repository.nexus_api
+  to   = aws_ecr_repository.primary["nexus_api"]
+}
+
+moved {
+  from = aws_ecr_lifecycle_policy.nexus_api
+  to   = aws_ecr_lifecycle_policy.primary["nexus_api"]
 }
 
 resource "aws_ecr_repository" "nexus_api_dr" {
@@ -76,7 +103,7 @@ resource "aws_ecr_lifecycle_policy" "nexus_api_dr" {
   policy     = local.ecr_lifecycle_policy
 }
 
-# Registry-level setting of the primary region's registry: replicate nexus-api* to the DR region.
+# Registry-level setting of the primary region's registry: replicate nexus-api* (and nothing else) to the DR region.
 resource "aws_ecr_replication_configuration" "this" {
   replication_configuration {
     rule {

@@ -129,12 +129,12 @@ variable "dr_availability_zones" {
 # --- compute ------------------------------------------------------------------------------------------------------
 
 variable "kubernetes_version" {
-  description = "EKS Kubernetes version for both clusters (the spec: 1.27 or newer)."
+  description = "EKS Kubernetes version for both clusters: 1.29 or newer (the spec asks for 1.27+; Istio 1.26, pinned in cicd/argocd, supports 1.29+)."
   type        = string
 
   validation {
-    condition     = can(regex("^1\\.(2[7-9]|3[0-9])$", var.kubernetes_version))
-    error_message = "kubernetes_version must be 1.27 or newer, written MAJOR.MINOR (e.g. 1.32)."
+    condition     = can(regex("^1\\.(29|3[0-9])$", var.kubernetes_version))
+    error_message = "kubernetes_version must be 1.29 or newer (the oldest Kubernetes Istio 1.26 supports), written MAJOR.MINOR (e.g. 1.32)."
   }
 }
 
@@ -253,6 +253,33 @@ variable "cache_auth_token_version" {
   validation {
     condition     = var.cache_auth_token_version >= 1 && floor(var.cache_auth_token_version) == var.cache_auth_token_version
     error_message = "cache_auth_token_version must be a positive whole number."
+  }
+}
+
+variable "db_app_username" {
+  description = "PostgreSQL role nexus-api connects as. Written, with a generated password, to the <project>-<environment>/db/app secret that helm/nexus reads; not the RDS master user (nexus_admin), whose credentials RDS manages."
+  type        = string
+  default     = "nexus_app"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.db_app_username))
+    error_message = "db_app_username must be a PostgreSQL identifier: 1-63 lower-case letters, digits and underscores, not starting with a digit."
+  }
+
+  validation {
+    condition     = !contains(["nexus_admin", "postgres", "rdsadmin", "rdsrepladmin", "public"], var.db_app_username) && !startswith(var.db_app_username, "pg_") && !startswith(var.db_app_username, "rds_")
+    error_message = "db_app_username must not be the RDS master user (nexus_admin) or a name PostgreSQL / RDS reserve (postgres, rdsadmin, rdsrepladmin, public, pg_*, rds_*)."
+  }
+}
+
+variable "db_app_credentials_version" {
+  description = "Generation of the application database password. Bump it to rotate: a new random password is written to the db/app secret (the PostgreSQL role's password must be changed to match in the same change window)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.db_app_credentials_version >= 1 && floor(var.db_app_credentials_version) == var.db_app_credentials_version
+    error_message = "db_app_credentials_version must be a positive whole number."
   }
 }
 

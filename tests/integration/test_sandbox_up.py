@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -113,6 +114,43 @@ def test_failover_records_are_bound_to_health_checks(sandbox: dict[str, Any]) ->
         health_check_id = outputs["regions"][role]["health_check_id"]
         assert failover[kind]["HealthCheckId"] == health_check_id
         route53.get_health_check(HealthCheckId=health_check_id)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_workload_identities_are_bound_to_their_service_accounts(sandbox: dict[str, Any]) -> None:
+    """The nexus-api IRSA role (helm/nexus serviceAccount.roleArn) trusts exactly nexus/nexus-api of its
+    region's cluster, and the cluster add-ons have their Pod Identity associations."""
+    for role in ("primary", "dr"):
+        region, info = regional(sandbox, role)
+        iam = sandbox["plane"].client("iam", region)
+        eks = sandbox["plane"].client("eks", region)
+        role_name = info["nexus_api_role_arn"].rsplit("/", 1)[1]
+        assert role_name == f"nexus-sandbox-nexus-api-{region}"
+
+        document = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+        document = json.loads(unquote(document)) if isinstance(document, str) else document
+        (statement,) = document["Statement"]
+        cluster = eks.describe_cluster(name=info["cluster_name"])["cluster"]
+        issuer = cluster["identity"]["oidc"]["issuer"].removeprefix("https://")
+        assert statement["Effect"] == "Allow"
+        assert _as_list(statement["Action"]) == ["sts:AssumeRoleWithWebIdentity"]
+        assert _as_list(statement["Principal"]["Federated"])[0].endswith(f":oidc-provider/{issuer}")
+        conditions = {key: _as_list(value) for key, value in statement["Condition"]["StringEquals"].items()}
+        assert conditions == {
+            f"{issuer}:sub": ["system:serviceaccount:nexus:nexus-api"],
+            f"{issuer}:aud": ["sts.amazonaws.com"],
+        }
+        assert set(statement["Condition"]) == {"StringEquals"}
+
+        associations = eks.list_pod_identity_associations(clusterName=info["cluster_name"])["associations"]
+        assert {(a["namespace"], a["serviceAccount"]) for a in associations} == {
+            ("kube-system", "aws-load-balancer-controller"),
+            ("kube-system", "cluster-autoscaler"),
+            ("external-secrets", "external-secrets"),
+        }
 
 
 def test_second_up_with_nothing_changed_skips_terraform(sandbox: dict[str, Any]) -> None:

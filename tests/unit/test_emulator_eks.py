@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -173,3 +174,132 @@ def test_update_cluster_version(eks: tuple[Any, Any]) -> None:
     assert update["type"] == "VersionUpdate"
     assert client.describe_cluster(name="c1")["cluster"]["version"] == "1.32"
     assert client.list_updates(name="c1")["updateIds"] == [update["id"]]
+
+
+def _pod_role(name: str = "addon") -> str:
+    iam = boto3.client("iam", region_name=REGION)
+    trust = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},'
+        '"Action":["sts:AssumeRole","sts:TagSession"]}]}'
+    )
+    arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    return arn
+
+
+def test_pod_identity_association_lifecycle(eks: tuple[Any, Any]) -> None:
+    client, ec2 = eks
+    _cluster(client, ec2)
+    role = _pod_role()
+    created = client.create_pod_identity_association(
+        clusterName="c1",
+        namespace="kube-system",
+        serviceAccount="cluster-autoscaler",
+        roleArn=role,
+        tags={"team": "core"},
+    )["association"]
+    association_id = created["associationId"]
+    assert re.fullmatch(r"a-[a-z0-9]{17}", association_id)
+    assert created["associationArn"] == (
+        f"arn:aws:eks:{REGION}:123456789012:podidentityassociation/c1/{association_id}"
+    )
+    assert created["disableSessionTags"] is False
+    assert "externalId" not in created
+
+    described = client.describe_pod_identity_association(clusterName="c1", associationId=association_id)[
+        "association"
+    ]
+    assert described["clusterName"] == "c1"
+    assert (described["namespace"], described["serviceAccount"]) == ("kube-system", "cluster-autoscaler")
+    assert described["roleArn"] == role
+    assert described["tags"] == {"team": "core"}
+    assert client.list_tags_for_resource(resourceArn=created["associationArn"])["tags"] == {"team": "core"}
+    client.tag_resource(resourceArn=created["associationArn"], tags={"cost": "platform"})
+    client.untag_resource(resourceArn=created["associationArn"], tagKeys=["team"])
+    assert client.describe_pod_identity_association(clusterName="c1", associationId=association_id)[
+        "association"
+    ]["tags"] == {"cost": "platform"}
+
+    other = _pod_role("other")
+    updated = client.update_pod_identity_association(
+        clusterName="c1", associationId=association_id, roleArn=other
+    )["association"]
+    assert updated["roleArn"] == other
+    assert (updated["namespace"], updated["serviceAccount"]) == ("kube-system", "cluster-autoscaler")
+
+    deleted = client.delete_pod_identity_association(clusterName="c1", associationId=association_id)[
+        "association"
+    ]
+    assert deleted["associationId"] == association_id
+    with pytest.raises(ClientError) as exc:
+        client.describe_pod_identity_association(clusterName="c1", associationId=association_id)
+    assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert client.list_pod_identity_associations(clusterName="c1")["associations"] == []
+
+
+def test_pod_identity_association_one_per_service_account(eks: tuple[Any, Any]) -> None:
+    client, ec2 = eks
+    _cluster(client, ec2)
+    role = _pod_role()
+    args = {"clusterName": "c1", "namespace": "external-secrets", "serviceAccount": "external-secrets"}
+    client.create_pod_identity_association(roleArn=role, **args)
+    with pytest.raises(ClientError) as exc:
+        client.create_pod_identity_association(roleArn=role, **args)
+    assert exc.value.response["Error"]["Code"] == "ResourceInUseException"
+
+
+def test_pod_identity_association_needs_an_existing_role_and_cluster(eks: tuple[Any, Any]) -> None:
+    client, ec2 = eks
+    _cluster(client, ec2)
+    missing = "arn:aws:iam::123456789012:role/missing"
+    with pytest.raises(ClientError) as exc:
+        client.create_pod_identity_association(
+            clusterName="c1", namespace="kube-system", serviceAccount="sa", roleArn=missing
+        )
+    assert exc.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert "Role provided in the request does not exist" in exc.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as exc:
+        client.create_pod_identity_association(
+            clusterName="nope", namespace="kube-system", serviceAccount="sa", roleArn=_pod_role()
+        )
+    assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_list_pod_identity_associations_filters_and_pages(eks: tuple[Any, Any]) -> None:
+    client, ec2 = eks
+    _cluster(client, ec2)
+    role = _pod_role()
+    accounts = [
+        ("kube-system", "aws-load-balancer-controller"),
+        ("kube-system", "cluster-autoscaler"),
+        ("external-secrets", "external-secrets"),
+    ]
+    for namespace, service_account in accounts:
+        client.create_pod_identity_association(
+            clusterName="c1", namespace=namespace, serviceAccount=service_account, roleArn=role
+        )
+
+    everything = client.list_pod_identity_associations(clusterName="c1")["associations"]
+    assert [(a["namespace"], a["serviceAccount"]) for a in everything] == accounts
+    assert set(everything[0]) == {
+        "clusterName",
+        "namespace",
+        "serviceAccount",
+        "associationArn",
+        "associationId",
+    }
+
+    kube_system = client.list_pod_identity_associations(clusterName="c1", namespace="kube-system")
+    assert [a["serviceAccount"] for a in kube_system["associations"]] == [
+        "aws-load-balancer-controller",
+        "cluster-autoscaler",
+    ]
+    one = client.list_pod_identity_associations(
+        clusterName="c1", namespace="kube-system", serviceAccount="cluster-autoscaler"
+    )["associations"]
+    assert [a["serviceAccount"] for a in one] == ["cluster-autoscaler"]
+
+    first = client.list_pod_identity_associations(clusterName="c1", maxResults=2)
+    assert len(first["associations"]) == 2
+    rest = client.list_pod_identity_associations(clusterName="c1", maxResults=2, nextToken=first["nextToken"])
+    assert [a["serviceAccount"] for a in rest["associations"]] == ["external-secrets"]
+    assert "nextToken" not in rest

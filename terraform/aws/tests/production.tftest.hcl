@@ -56,6 +56,18 @@ override_resource {
 }
 
 override_resource {
+  target          = module.primary.aws_iam_role.nexus_api
+  override_during = plan
+  values          = { arn = "arn:aws:iam::123456789012:role/nexus-production-nexus-api-us-east-1" }
+}
+
+override_resource {
+  target          = module.dr.aws_iam_role.nexus_api
+  override_during = plan
+  values          = { arn = "arn:aws:iam::123456789012:role/nexus-production-nexus-api-eu-west-1" }
+}
+
+override_resource {
   target          = aws_kms_key.ops_primary
   override_during = plan
   values          = { arn = "arn:aws:kms:us-east-1:123456789012:key/ops-primary" }
@@ -178,23 +190,25 @@ run "encryption_at_rest" {
   # Secrets Manager: primary key, DR replica under the DR key.
   assert {
     condition = alltrue([
-      for s in [aws_secretsmanager_secret.cache_auth, aws_secretsmanager_secret.app_config] :
+      for s in [aws_secretsmanager_secret.cache_auth, aws_secretsmanager_secret.app_config, aws_secretsmanager_secret.db_app] :
       s.kms_key_id == "arn:aws:kms:us-east-1:123456789012:key/primary-data" &&
       one(s.replica).region == "eu-west-1" &&
       one(s.replica).kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/dr-data"
     ])
-    error_message = "Both secrets must be KMS-encrypted in the primary region and replicated to eu-west-1 under the DR key."
+    error_message = "Every secret (cache token, app config, app DB credentials) must be KMS-encrypted in the primary region and replicated to eu-west-1 under the DR key."
   }
 
   # ECR: KMS in both regions.
   assert {
     condition = (
-      aws_ecr_repository.nexus_api.encryption_configuration[0].encryption_type == "KMS" &&
-      aws_ecr_repository.nexus_api.encryption_configuration[0].kms_key == "arn:aws:kms:us-east-1:123456789012:key/primary-data" &&
+      alltrue([
+        for r in aws_ecr_repository.primary :
+        r.encryption_configuration[0].encryption_type == "KMS" && r.encryption_configuration[0].kms_key == "arn:aws:kms:us-east-1:123456789012:key/primary-data"
+      ]) &&
       aws_ecr_repository.nexus_api_dr.encryption_configuration[0].encryption_type == "KMS" &&
       aws_ecr_repository.nexus_api_dr.encryption_configuration[0].kms_key == "arn:aws:kms:eu-west-1:123456789012:key/dr-data"
     )
-    error_message = "The nexus-api repositories must be KMS-encrypted with their region's key."
+    error_message = "Every repository (nexus-api in both regions, ci/nexus-ci-tools) must be KMS-encrypted with its region's key."
   }
 
   # Root-level log groups (us-east-1) and alert topics.
@@ -497,16 +511,62 @@ run "app_state_replication" {
   }
 }
 
+# The secrets helm/nexus reads by name (values-*.yaml externalSecret.remote) exist under exactly those names, and
+# every region's nexus-api role is handed exactly them.
+run "application_secrets" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_secretsmanager_secret.app_config.name == "nexus-production/app/config" &&
+      aws_secretsmanager_secret.db_app.name == "nexus-production/db/app" &&
+      aws_secretsmanager_secret.cache_auth.name == "nexus-production/cache/auth-token" &&
+      local.nexus_api_secret_names == ["nexus-production/app/config", "nexus-production/db/app", "nexus-production/cache/auth-token"]
+    )
+    error_message = "The app config, app DB credentials and cache token secrets must be named as helm/nexus expects and handed to the nexus-api roles."
+  }
+
+  assert {
+    condition = (
+      aws_secretsmanager_secret_version.db_app.secret_string_wo_version == var.db_app_credentials_version &&
+      aws_secretsmanager_secret_version.db_app.secret_string == null &&
+      var.db_app_username == "nexus_app"
+    )
+    error_message = "The app DB credentials (user nexus_app) must be written write-only, versioned by db_app_credentials_version."
+  }
+}
+
 run "registry" {
   command = plan
 
   assert {
     condition = (
-      aws_ecr_repository.nexus_api.name == "nexus-api" &&
-      aws_ecr_repository.nexus_api.image_tag_mutability == "IMMUTABLE" &&
-      aws_ecr_repository.nexus_api.image_scanning_configuration[0].scan_on_push
+      aws_ecr_repository.primary["nexus_api"].name == "nexus-api" &&
+      aws_ecr_repository.primary["nexus_api"].image_tag_mutability == "IMMUTABLE" &&
+      aws_ecr_repository.primary["nexus_api"].image_scanning_configuration[0].scan_on_push &&
+      aws_ecr_repository.nexus_api_dr.image_tag_mutability == "IMMUTABLE" &&
+      aws_ecr_repository.nexus_api_dr.image_scanning_configuration[0].scan_on_push
     )
-    error_message = "nexus-api: immutable tags, scan on push."
+    error_message = "nexus-api: immutable tags, scan on push (both regions)."
+  }
+
+  assert {
+    condition = (
+      aws_ecr_repository.primary["ci_tools"].name == "ci/nexus-ci-tools" &&
+      aws_ecr_repository.primary["ci_tools"].image_tag_mutability == "IMMUTABLE" &&
+      aws_ecr_repository.primary["ci_tools"].image_scanning_configuration[0].scan_on_push &&
+      aws_ecr_lifecycle_policy.primary["ci_tools"].repository == "ci/nexus-ci-tools" &&
+      aws_ecr_lifecycle_policy.primary["ci_tools"].policy == aws_ecr_lifecycle_policy.primary["nexus_api"].policy
+    )
+    error_message = "ci/nexus-ci-tools (cicd/jenkins/pod.yaml): immutable tags, scan on push, the same lifecycle rules as nexus-api."
+  }
+
+  assert {
+    condition = alltrue([
+      for f in aws_ecr_replication_configuration.this.replication_configuration[0].rule[0].repository_filter :
+      startswith("nexus-api", f.filter) && !startswith("ci/nexus-ci-tools", f.filter)
+    ])
+    error_message = "Only nexus-api is replicated to the DR region; the CI tools image stays in the primary region."
   }
 
   assert {
@@ -580,6 +640,15 @@ run "outputs_for_the_cli" {
     condition     = output.api_fqdn == "api.nexus-platform.example.com" && output.app_fqdn == "app.nexus-platform.example.com"
     error_message = "api/app hostnames."
   }
+
+  # helm/nexus values-primary.yaml / values-dr.yaml annotate the ServiceAccount with exactly these role names.
+  assert {
+    condition = (
+      output.regions.primary.nexus_api_role_arn == "arn:aws:iam::123456789012:role/nexus-production-nexus-api-us-east-1" &&
+      output.regions.dr.nexus_api_role_arn == "arn:aws:iam::123456789012:role/nexus-production-nexus-api-eu-west-1"
+    )
+    error_message = "The regions output must carry each region's nexus-api role (<project>-<environment>-nexus-api-<region>)."
+  }
 }
 
 # The sandbox switches change waiting and endpoints, plus what deletion protection implies - nothing else.
@@ -601,7 +670,7 @@ run "sandbox_switches" {
   }
 
   assert {
-    condition     = aws_s3_bucket.app_state.force_destroy && aws_secretsmanager_secret.cache_auth.recovery_window_in_days == 0 && !local.db_settings.deletion_protection
+    condition     = aws_s3_bucket.app_state.force_destroy && aws_secretsmanager_secret.cache_auth.recovery_window_in_days == 0 && aws_secretsmanager_secret.db_app.recovery_window_in_days == 0 && !local.db_settings.deletion_protection
     error_message = "Without deletion protection the sandbox must be removable by `nexus down`."
   }
 

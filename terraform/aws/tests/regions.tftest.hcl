@@ -1,6 +1,7 @@
 # The production inputs, fed to modules/region exactly as regions.tf feeds them, with assertions on the resources
 # inside each region: encryption at rest, nothing public except the ALB, TLS policy, WAF on the ALB, two AZs with a
-# NAT gateway each, and the DR region's database as a cross-region replica under the DR region's own KMS key.
+# NAT gateway each, the DR region's database as a cross-region replica under the DR region's own KMS key, and the
+# workload identities (nexus-api IRSA role, Pod Identity of the cluster add-ons).
 # (Root-level wiring is covered by production.tftest.hcl.)
 # mocks
 
@@ -32,6 +33,8 @@ mock_provider "aws" {
 
 variables {
   test_cache_auth_token = "MockCacheAuthToken0123456789abcdefMockCacheAuthToken0123456789ab"
+  # local.nexus_api_secret_names of the root (security.tf) for production.
+  test_nexus_api_secret_names = ["nexus-production/app/config", "nexus-production/db/app", "nexus-production/cache/auth-token"]
 }
 
 run "primary_region_resources" {
@@ -52,6 +55,8 @@ run "primary_region_resources" {
     db                      = merge(var.db, { backup_retention_days = var.backup_retention_days, deletion_protection = var.deletion_protection })
     cache                   = var.cache
     cache_auth_token        = var.test_cache_auth_token
+    platform_prefix         = "nexus-production"
+    nexus_api_secret_names  = var.test_nexus_api_secret_names
     certificate_arn         = "arn:aws:acm:us-east-1:123456789012:certificate/primary-mock"
     health_check_path       = "/readyz"
     waf_rate_limit          = var.waf_rate_limit
@@ -75,6 +80,19 @@ run "primary_region_resources" {
     target          = aws_security_group.alb
     override_during = plan
     values          = { id = "sg-alb-mock" }
+  }
+
+  # The cluster's OIDC issuer and IRSA provider, known during plan so the trust policies can be asserted.
+  override_resource {
+    target          = aws_eks_cluster.this
+    override_during = plan
+    values          = { identity = [{ oidc = [{ issuer = "https://oidc.eks.us-east-1.amazonaws.com/id/MOCKPRIMARY" }] }] }
+  }
+
+  override_resource {
+    target          = aws_iam_openid_connect_provider.eks
+    override_during = plan
+    values          = { arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/MOCKPRIMARY" }
   }
 
   # --- encryption at rest ---
@@ -186,6 +204,81 @@ run "primary_region_resources" {
     )
     error_message = "Primary nodes: min 3, desired 3, max 10."
   }
+
+  # --- workload identity: nexus-api (IRSA) ---
+  assert {
+    condition = (
+      aws_iam_role.nexus_api.name == "nexus-production-nexus-api-us-east-1" &&
+      one(data.aws_iam_policy_document.nexus_api_assume.statement).actions == toset(["sts:AssumeRoleWithWebIdentity"]) &&
+      one(one(data.aws_iam_policy_document.nexus_api_assume.statement).principals).type == "Federated" &&
+      one(one(data.aws_iam_policy_document.nexus_api_assume.statement).principals).identifiers == toset(["arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/MOCKPRIMARY"])
+    )
+    error_message = "nexus-api: role nexus-production-nexus-api-us-east-1 (helm/nexus values-primary.yaml), assumable only with web identity through this cluster's OIDC provider."
+  }
+
+  assert {
+    condition = toset([
+      for c in one(data.aws_iam_policy_document.nexus_api_assume.statement).condition : "${c.test} ${c.variable} ${join(",", c.values)}"
+      ]) == toset([
+      "StringEquals oidc.eks.us-east-1.amazonaws.com/id/MOCKPRIMARY:sub system:serviceaccount:nexus:nexus-api",
+      "StringEquals oidc.eks.us-east-1.amazonaws.com/id/MOCKPRIMARY:aud sts.amazonaws.com",
+    ])
+    error_message = "The nexus-api IRSA trust must be bound to exactly the nexus/nexus-api ServiceAccount (sub) and the STS audience."
+  }
+
+  assert {
+    condition = (
+      length(data.aws_iam_policy_document.nexus_api.statement) == 2 &&
+      data.aws_iam_policy_document.nexus_api.statement[0].actions == toset(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]) &&
+      data.aws_iam_policy_document.nexus_api.statement[0].resources == toset([
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nexus-production/app/config-??????",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nexus-production/db/app-??????",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nexus-production/cache/auth-token-??????",
+      ]) &&
+      data.aws_iam_policy_document.nexus_api.statement[1].actions == toset(["kms:Decrypt"]) &&
+      data.aws_iam_policy_document.nexus_api.statement[1].resources == toset(["arn:aws:kms:us-east-1:123456789012:key/primary-data"])
+    )
+    error_message = "nexus-api may read exactly its three secrets in this region and decrypt them with the region key."
+  }
+
+  # --- workload identity: cluster add-ons (EKS Pod Identity) ---
+  assert {
+    condition = toset([
+      for k, a in aws_eks_pod_identity_association.cluster_addons : "${k}: ${a.cluster_name} ${a.namespace}/${a.service_account}"
+      ]) == toset([
+      "aws-load-balancer-controller: nexus-production-primary kube-system/aws-load-balancer-controller",
+      "cluster-autoscaler: nexus-production-primary kube-system/cluster-autoscaler",
+      "external-secrets: nexus-production-primary external-secrets/external-secrets",
+    ])
+    error_message = "Pod Identity associations for the Load Balancer Controller, Cluster Autoscaler and External Secrets service accounts (cicd/argocd/addons/values)."
+  }
+
+  assert {
+    condition = alltrue([
+      for k, d in data.aws_iam_policy_document.cluster_addon_assume :
+      one(d.statement).actions == toset(["sts:AssumeRole", "sts:TagSession"]) &&
+      one(one(d.statement).principals).identifiers == toset(["pods.eks.amazonaws.com"]) &&
+      toset([for c in one(d.statement).condition : "${c.variable}=${join(",", c.values)}"]) == toset([
+        "aws:RequestTag/eks-cluster-name=nexus-production-primary",
+        "aws:RequestTag/kubernetes-namespace=${aws_eks_pod_identity_association.cluster_addons[k].namespace}",
+        "aws:RequestTag/kubernetes-service-account=${aws_eks_pod_identity_association.cluster_addons[k].service_account}",
+      ])
+    ])
+    error_message = "Each add-on role trusts EKS Pod Identity (AssumeRole + TagSession) for its own service account on this cluster only."
+  }
+
+  assert {
+    condition = (
+      toset(flatten([
+        for st in data.aws_iam_policy_document.cluster_autoscaler.statement : [
+          for c in st.condition : "${c.test} ${c.variable} ${join(",", c.values)}"
+        ] if contains(st.actions, "autoscaling:SetDesiredCapacity")
+      ])) == toset(["StringEquals aws:ResourceTag/k8s.io/cluster-autoscaler/nexus-production-primary owned"]) &&
+      data.aws_iam_policy_document.external_secrets.statement[0].resources == toset(["arn:aws:secretsmanager:us-east-1:123456789012:secret:nexus-production/*"]) &&
+      data.aws_iam_policy_document.external_secrets.statement[1].resources == toset(["arn:aws:kms:us-east-1:123456789012:key/primary-data"])
+    )
+    error_message = "Cluster Autoscaler may resize only this cluster's node groups; External Secrets may read only the platform's secrets in this region."
+  }
 }
 
 run "dr_region_resources" {
@@ -212,6 +305,8 @@ run "dr_region_resources" {
     cache                             = var.cache
     cache_auth_token                  = var.test_cache_auth_token
     cache_global_replication_group_id = "ldgnf-nexus-production-cache"
+    platform_prefix                   = "nexus-production"
+    nexus_api_secret_names            = var.test_nexus_api_secret_names
     certificate_arn                   = "arn:aws:acm:eu-west-1:123456789012:certificate/dr-mock"
     health_check_path                 = "/readyz"
     waf_rate_limit                    = var.waf_rate_limit
@@ -229,6 +324,18 @@ run "dr_region_resources" {
     target          = aws_lb.this
     override_during = plan
     values          = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/nexus-production-dr/mock" }
+  }
+
+  override_resource {
+    target          = aws_eks_cluster.this
+    override_during = plan
+    values          = { identity = [{ oidc = [{ issuer = "https://oidc.eks.eu-west-1.amazonaws.com/id/MOCKDR" }] }] }
+  }
+
+  override_resource {
+    target          = aws_iam_openid_connect_provider.eks
+    override_during = plan
+    values          = { arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/MOCKDR" }
   }
 
   assert {
@@ -281,5 +388,41 @@ run "dr_region_resources" {
       aws_eks_node_group.this["general"].scaling_config[0].max_size == 10
     )
     error_message = "DR warm standby nodes: min 1, desired 2, max 10."
+  }
+
+  assert {
+    condition = (
+      aws_iam_role.nexus_api.name == "nexus-production-nexus-api-eu-west-1" &&
+      toset([
+        for c in one(data.aws_iam_policy_document.nexus_api_assume.statement).condition : "${c.variable} ${join(",", c.values)}"
+        ]) == toset([
+        "oidc.eks.eu-west-1.amazonaws.com/id/MOCKDR:sub system:serviceaccount:nexus:nexus-api",
+        "oidc.eks.eu-west-1.amazonaws.com/id/MOCKDR:aud sts.amazonaws.com",
+      ])
+    )
+    error_message = "DR nexus-api: role nexus-production-nexus-api-eu-west-1 (helm/nexus values-dr.yaml), trusting only nexus/nexus-api of the DR cluster."
+  }
+
+  assert {
+    condition = (
+      data.aws_iam_policy_document.nexus_api.statement[0].resources == toset([
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:nexus-production/app/config-??????",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:nexus-production/db/app-??????",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:nexus-production/cache/auth-token-??????",
+      ]) &&
+      data.aws_iam_policy_document.nexus_api.statement[1].resources == toset(["arn:aws:kms:eu-west-1:123456789012:key/dr-data"])
+    )
+    error_message = "DR nexus-api reads the DR replicas of its three secrets, decrypted with the DR key."
+  }
+
+  assert {
+    condition = toset([
+      for k, a in aws_eks_pod_identity_association.cluster_addons : "${k}: ${a.cluster_name} ${a.namespace}/${a.service_account}"
+      ]) == toset([
+      "aws-load-balancer-controller: nexus-production-dr kube-system/aws-load-balancer-controller",
+      "cluster-autoscaler: nexus-production-dr kube-system/cluster-autoscaler",
+      "external-secrets: nexus-production-dr external-secrets/external-secrets",
+    ])
+    error_message = "The DR cluster has the same add-on Pod Identity associations."
   }
 }

@@ -163,6 +163,31 @@ run "kubernetes_too_old" {
   expect_failures = [var.kubernetes_version]
 }
 
+# Istio 1.26 (cicd/argocd) supports Kubernetes 1.29+: 1.28, still valid for EKS, is not for the platform.
+run "kubernetes_1_28_below_istio_minimum" {
+  command = plan
+  variables {
+    kubernetes_version = "1.28"
+  }
+  expect_failures = [var.kubernetes_version]
+}
+
+run "db_app_username_is_the_master_user" {
+  command = plan
+  variables {
+    db_app_username = "nexus_admin"
+  }
+  expect_failures = [var.db_app_username]
+}
+
+run "db_app_username_not_an_identifier" {
+  command = plan
+  variables {
+    db_app_username = "nexus-app"
+  }
+  expect_failures = [var.db_app_username]
+}
+
 run "db_instance_class_malformed" {
   command = plan
   variables {

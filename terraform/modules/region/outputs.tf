@@ -87,6 +87,20 @@ output "node_group_names" {
 }
 
 ################################################################################
+# Workload identity
+################################################################################
+
+output "nexus_api_role_arn" {
+  description = "ARN of the nexus-api IRSA role (<platform_prefix>-nexus-api-<region>), for the serviceAccount.roleArn of helm/nexus."
+  value       = aws_iam_role.nexus_api.arn
+}
+
+output "cluster_addon_role_arns" {
+  description = "ARNs of the EKS Pod Identity roles of the cluster add-ons, keyed by add-on (aws-load-balancer-controller, cluster-autoscaler, external-secrets)."
+  value       = { for addon, role in aws_iam_role.cluster_addons : addon => role.arn }
+}
+
+################################################################################
 # Load balancing
 ################################################################################
 

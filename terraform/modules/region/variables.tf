@@ -78,9 +78,10 @@ variable "kubernetes_version" {
   description = "EKS Kubernetes minor version, e.g. \"1.29\"."
   type        = string
 
+  # 1.29 is the oldest release Istio 1.26 (cicd/argocd/versions.yaml) supports.
   validation {
-    condition     = can(regex("^1\\.(2[7-9]|3[0-9])$", var.kubernetes_version))
-    error_message = "kubernetes_version must be a minor version between 1.27 and 1.39, e.g. \"1.29\"."
+    condition     = can(regex("^1\\.(29|3[0-9])$", var.kubernetes_version))
+    error_message = "kubernetes_version must be a minor version between 1.29 (the oldest Istio 1.26 supports) and 1.39, e.g. \"1.32\"."
   }
 }
 
@@ -305,6 +306,55 @@ variable "alb_deletion_protection" {
   description = "Enable deletion protection on the ALB (true in production; the sandbox turns it off so it can be torn down)."
   type        = bool
   default     = true
+}
+
+variable "platform_prefix" {
+  description = "<project>-<environment> shared by both regions, e.g. \"nexus-production\". The names the Kubernetes side is configured with derive from it: the nexus-api IAM role <platform_prefix>-nexus-api-<region> (helm/nexus values-*.yaml) and the Secrets Manager secrets <platform_prefix>/... External Secrets may read."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,30}[a-z0-9]$", var.platform_prefix)) && !strcontains(var.platform_prefix, "--")
+    error_message = "platform_prefix must be 2-32 characters of a-z, 0-9 and single hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "nexus_api_namespace" {
+  description = "Kubernetes namespace nexus-api is installed in (helm/nexus, ArgoCD destination namespace); part of the nexus-api IRSA trust."
+  type        = string
+  default     = "nexus"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", var.nexus_api_namespace))
+    error_message = "nexus_api_namespace must be a Kubernetes namespace name (DNS-1123 label: 1-63 characters of a-z, 0-9 and '-', alphanumeric at both ends)."
+  }
+}
+
+variable "nexus_api_service_account" {
+  description = "Name of nexus-api's Kubernetes ServiceAccount (helm/nexus: the release's full name); the only account the nexus-api IRSA role trusts."
+  type        = string
+  default     = "nexus-api"
+
+  validation {
+    condition     = length(var.nexus_api_service_account) <= 253 && can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", var.nexus_api_service_account))
+    error_message = "nexus_api_service_account must be a Kubernetes object name (DNS-1123 subdomain: at most 253 characters of a-z, 0-9, '-' and '.')."
+  }
+}
+
+variable "nexus_api_secret_names" {
+  description = "Names of the Secrets Manager secrets nexus-api reads (helm/nexus externalSecret.remote: app config, database credentials, cache AUTH token). In the DR region they are the replicas, which keep the name; the role may read exactly these, in this region."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.nexus_api_secret_names) >= 1 && alltrue([for n in var.nexus_api_secret_names : can(regex("^[A-Za-z0-9/_+=.@-]{1,512}$", n))])
+    error_message = "nexus_api_secret_names needs at least one Secrets Manager secret name (letters, digits and /_+=.@-)."
+  }
+
+  # The six random characters Secrets Manager appends are matched by "-??????" (workload_identity.tf); a name that
+  # already ends like that could match another secret's ARN.
+  validation {
+    condition     = alltrue([for n in var.nexus_api_secret_names : !can(regex("-[A-Za-z0-9]{6}$", n))])
+    error_message = "nexus_api_secret_names must not end in a hyphen followed by six characters (it would be confused with the suffix Secrets Manager adds to ARNs)."
+  }
 }
 
 variable "tags" {

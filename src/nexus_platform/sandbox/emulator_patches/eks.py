@@ -1,8 +1,11 @@
-"""Amazon EKS: add-ons, update tracking, and the cluster / node group settings moto drops."""
+"""Amazon EKS: add-ons, Pod Identity associations, update tracking, and the cluster / node group settings moto
+drops."""
 
 from __future__ import annotations
 
 import copy
+import secrets
+import string
 import uuid
 from typing import Any
 
@@ -13,10 +16,13 @@ from moto.eks import urls as eks_urls
 from moto.eks.exceptions import InvalidParameterException, ResourceInUseException, ResourceNotFoundException
 from moto.eks.models import Cluster, EKSBackend, Nodegroup
 from moto.eks.responses import EKSResponse
+from moto.iam.exceptions import NotFoundException as IamNotFound
+from moto.iam.models import iam_backends
 
 from . import add_action, add_routes, extend, kept, wrap
 
 ADDON_ARN = "arn:{partition}:eks:{region}:{account}:addon/{cluster}/{addon}/{uuid}"
+POD_IDENTITY_ARN = "arn:{partition}:eks:{region}:{account}:podidentityassociation/{cluster}/{association}"
 
 # What DescribeAddonVersions offers (a small, fixed catalogue: the add-ons an EKS cluster commonly installs).
 ADDON_CATALOGUE: dict[str, dict[str, str]] = {
@@ -206,6 +212,164 @@ def describe_addon_versions(self: EKSResponse) -> ActionResult:
         if not wanted or name == wanted
     ]
     return ActionResult({"addons": addons})
+
+
+# --- Pod Identity associations ------------------------------------------------------------------------------
+
+
+class PodIdentityAssociation:
+    """An EKS Pod Identity association (API shape `PodIdentityAssociation`; the list operation's
+    `PodIdentityAssociationSummary` is a subset of its members, so the same object serializes as both)."""
+
+    def __init__(self, backend: EKSBackend, cluster: Cluster, params: dict[str, Any]) -> None:
+        # AWS: "a-" and 17 lower-case letters and digits.
+        alphabet = string.ascii_lowercase + string.digits
+        self.association_id = "a-" + "".join(secrets.choice(alphabet) for _ in range(17))
+        self.association_arn = POD_IDENTITY_ARN.format(
+            partition=backend.partition,
+            region=backend.region_name,
+            account=backend.account_id,
+            cluster=cluster.name,
+            association=self.association_id,
+        )
+        self.cluster_name = cluster.name
+        self.namespace: str = params["namespace"]
+        self.service_account: str = params["serviceAccount"]
+        self.tags: dict[str, str] = dict(params.get("tags") or {})
+        self.created_at = utcnow()
+        self.owner_arn: str | None = None
+        self.role_arn = ""
+        self.disable_session_tags = False
+        self.target_role_arn: str | None = None
+        self.external_id: str | None = None
+        self.policy: str | None = None
+        self.update(params)
+        self.modified_at = self.created_at
+
+    def update(self, params: dict[str, Any]) -> None:
+        """Apply the members UpdatePodIdentityAssociation may change (CreatePodIdentityAssociation sets
+        them)."""
+        if params.get("roleArn"):
+            self.role_arn = params["roleArn"]
+        if params.get("disableSessionTags") is not None:
+            self.disable_session_tags = bool(params["disableSessionTags"])
+        if "targetRoleArn" in params:
+            self.target_role_arn = params["targetRoleArn"] or None
+            # AWS generates the external id the target role's trust policy must require (role chaining).
+            self.external_id = str(uuid.uuid4()) if self.target_role_arn else None
+        if params.get("policy") is not None:
+            self.policy = params["policy"]
+        self.modified_at = utcnow()
+
+
+_POD_IDENTITY_PARAMS = (
+    "namespace",
+    "serviceAccount",
+    "roleArn",
+    "tags",
+    "disableSessionTags",
+    "targetRoleArn",
+    "policy",
+)
+
+
+def _associations(cluster: Cluster) -> dict[str, PodIdentityAssociation]:
+    return kept(cluster, "nexus_pod_identity_associations")
+
+
+def _association(cluster: Cluster, association_id: str) -> PodIdentityAssociation:
+    try:
+        return _associations(cluster)[association_id]
+    except KeyError:
+        raise ResourceNotFoundException(
+            clusterName=cluster.name,
+            message=f"No Pod Identity Association found with id {association_id} in cluster {cluster.name}",
+        ) from None
+
+
+def _require_role(backend: EKSBackend, role_arn: str | None) -> None:
+    """AWS refuses an association whose role does not exist (the provider retries this message while IAM
+    propagates)."""
+    if not role_arn:
+        return
+    try:
+        iam_backends[backend.account_id][backend.partition].get_role_by_arn(role_arn)
+    except IamNotFound:
+        raise InvalidParameterException(message="Role provided in the request does not exist") from None
+
+
+def _pod_identity_params(self: EKSResponse) -> dict[str, Any]:
+    return {key: self._get_param(key) for key in _POD_IDENTITY_PARAMS}
+
+
+def create_pod_identity_association(self: EKSResponse) -> ActionResult:
+    """CreatePodIdentityAssociation: moto has no EKS Pod Identity, so aws_eks_pod_identity_association could
+    not be created.
+
+    As AWS: one association per ServiceAccount (namespace + name) of a cluster, and the role must exist.
+    """
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    params = _pod_identity_params(self)
+    associations = _associations(cluster)
+    for existing in associations.values():
+        if (existing.namespace, existing.service_account) == (params["namespace"], params["serviceAccount"]):
+            raise ResourceInUseException(
+                clusterName=cluster.name,
+                message=f"Association already exists: {existing.association_id}",
+            )
+    _require_role(self.eks_backend, params["roleArn"])
+    association = PodIdentityAssociation(self.eks_backend, cluster, params)
+    associations[association.association_id] = association
+    return ActionResult({"association": association})
+
+
+def describe_pod_identity_association(self: EKSResponse) -> ActionResult:
+    """DescribePodIdentityAssociation: see create_pod_identity_association."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    return ActionResult({"association": _association(cluster, self._get_param("associationId"))})
+
+
+def update_pod_identity_association(self: EKSResponse) -> ActionResult:
+    """UpdatePodIdentityAssociation: the role (and session-tag / target-role settings) of an association; its
+    ServiceAccount cannot change."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    association = _association(cluster, self._get_param("associationId"))
+    params = {key: self._get_param(key) for key in ("roleArn", "disableSessionTags", "policy")}
+    if self._get_param("targetRoleArn") is not None:
+        params["targetRoleArn"] = self._get_param("targetRoleArn")
+    _require_role(self.eks_backend, params["roleArn"])
+    association.update(params)
+    return ActionResult({"association": association})
+
+
+def delete_pod_identity_association(self: EKSResponse) -> ActionResult:
+    """DeletePodIdentityAssociation: removes the association and answers with it."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    association = _association(cluster, self._get_param("associationId"))
+    del _associations(cluster)[association.association_id]
+    return ActionResult({"association": association})
+
+
+def list_pod_identity_associations(self: EKSResponse) -> ActionResult:
+    """ListPodIdentityAssociations: summaries, optionally filtered by namespace and ServiceAccount, paginated
+    by maxResults / nextToken."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    namespace, service_account = self._get_param("namespace"), self._get_param("serviceAccount")
+    matching = [
+        association
+        for association in _associations(cluster).values()
+        if (namespace is None or association.namespace == namespace)
+        and (service_account is None or association.service_account == service_account)
+    ]
+    max_results = int(self._get_param("maxResults") or 100)
+    token = self._get_param("nextToken") or "0"
+    if not token.isdigit() or not 1 <= max_results <= 100:
+        raise InvalidParameterException(message="Invalid maxResults or nextToken")
+    start = int(token)
+    result: dict[str, Any] = {"associations": matching[start : start + max_results]}
+    if start + max_results < len(matching):
+        result["nextToken"] = str(start + max_results)
+    return ActionResult(result)
 
 
 # --- updates ------------------------------------------------------------------------------------------------
@@ -441,6 +605,9 @@ def _find_taggable(backend: EKSBackend, arn: str) -> Any:
         for addon in _addons(cluster).values():
             if addon.addon_arn == arn:
                 return addon
+        for association in _associations(cluster).values():
+            if association.association_arn == arn:
+                return association
         for profile in cluster.fargate_profiles.values():
             if profile.fargate_profile_arn == arn:
                 return profile
@@ -455,7 +622,8 @@ def _find_taggable(backend: EKSBackend, arn: str) -> Any:
 
 def _install_tagging() -> None:
     def tag_resource(self: EKSResponse) -> ActionResult:
-        """TagResource: AWS tags clusters, node groups, add-ons and Fargate profiles; moto only clusters."""
+        """TagResource: AWS tags clusters, node groups, add-ons, Pod Identity associations and Fargate
+        profiles; moto only clusters."""
         target = _find_taggable(self.eks_backend, self._extract_arn_from_path())
         tags = self._get_param("tags") or {}
         if not isinstance(tags, dict):
@@ -493,6 +661,8 @@ def apply() -> None:
             "{0}/clusters/(?P<name>[^/]+)/updates$": dispatch,
             "{0}/clusters/(?P<name>[^/]+)/updates/(?P<updateId>[^/]+)$": dispatch,
             "{0}/clusters/(?P<name>[^/]+)/node-groups/(?P<nodegroupName>[^/]+)/update-version$": dispatch,
+            "{0}/clusters/(?P<name>[^/]+)/pod-identity-associations$": dispatch,
+            "{0}/clusters/(?P<name>[^/]+)/pod-identity-associations/(?P<associationId>[^/]+)$": dispatch,
         },
     )
     for func in (
@@ -502,6 +672,11 @@ def apply() -> None:
         list_addons,
         update_addon,
         describe_addon_versions,
+        create_pod_identity_association,
+        describe_pod_identity_association,
+        update_pod_identity_association,
+        delete_pod_identity_association,
+        list_pod_identity_associations,
         describe_update,
         list_updates,
         update_cluster_version,
