@@ -27,7 +27,6 @@ module "primary" {
   nexus_api_secret_names = local.nexus_api_secret_names
 
   certificate_arn         = aws_acm_certificate_validation.alb_primary.certificate_arn
-  health_check_path       = local.health_check_path
   waf_rate_limit          = var.waf_rate_limit
   log_retention_days      = var.log_retention_days
   alb_deletion_protection = var.deletion_protection
@@ -61,7 +60,6 @@ module "dr" {
   nexus_api_secret_names = local.nexus_api_secret_names
 
   certificate_arn         = aws_acm_certificate_validation.alb_dr.certificate_arn
-  health_check_path       = local.health_check_path
   waf_rate_limit          = var.waf_rate_limit
   log_retention_days      = var.log_retention_days
   alb_deletion_protection = var.deletion_protection

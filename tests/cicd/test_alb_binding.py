@@ -263,16 +263,31 @@ def test_networking_lets_the_alb_security_group_in_when_set(app: dict[str, Any])
 
 def test_terraform_already_lets_the_alb_reach_the_pods() -> None:
     """Why albSecurityGroupId stays unset: the nodes' security group (which the pods share with the VPC CNI)
-    admits the ALB's on app_port, and the ALB may send there."""
+    admits the ALB's on app_port and on the target health-check port, and the ALB may send there."""
     security = tf_blocks(REGION_MODULE / "security.tf", "resource")
+    ports = tf_blocks(REGION_MODULE / "security.tf", "locals")["alb_target_ports"]
+    assert {key: value["port"] for key, value in ports.items()} == {
+        "traffic": "${var.app_port}",
+        "health_check": "${var.target_health_check.port}",
+    }
     rule = security["aws_vpc_security_group_ingress_rule.nodes_from_alb"]
+    egress = security["aws_vpc_security_group_egress_rule.alb_to_nodes"]
+    for body in (rule, egress):
+        assert body["for_each"] == "${local.alb_target_ports}"
+        assert body["from_port"] == body["to_port"] == "${each.value.port}"
     assert rule["security_group_id"] == "${aws_security_group.nodes.id}"
     assert rule["referenced_security_group_id"] == "${aws_security_group.alb.id}"
-    assert rule["from_port"] == rule["to_port"] == "${var.app_port}"
-    egress = security["aws_vpc_security_group_egress_rule.alb_to_nodes"]
-    assert egress["from_port"] == egress["to_port"] == "${var.app_port}"
+    assert egress["referenced_security_group_id"] == "${aws_security_group.nodes.id}"
     nodes = tf_blocks(REGION_MODULE / "compute.tf", "resource")["aws_launch_template.nodes"]
     assert nodes["vpc_security_group_ids"] == ["${aws_security_group.nodes.id}"]
+
+
+def test_target_health_check_is_the_gateways_readiness_port() -> None:
+    """ALB health checks carry the target's IP as Host, which the gateway's port-80 server does not serve; the
+    status port answers for any Host. It must be the port the gateway chart exposes as status-port."""
+    default = tf_blocks(REGION_MODULE / "variables.tf", "variable")["target_health_check"]["default"]
+    assert default == {"port": gateway_service_port("status-port")["targetPort"], "path": "/healthz/ready"}
+    assert TARGET_GROUP["health_check"][0]["port"] == "${tostring(var.target_health_check.port)}"
 
 
 # --- tests: CRD schema, lint, values schema ----------------------------------------------------------------

@@ -58,7 +58,6 @@ run "primary_region_resources" {
     platform_prefix         = "nexus-production"
     nexus_api_secret_names  = var.test_nexus_api_secret_names
     certificate_arn         = "arn:aws:acm:us-east-1:123456789012:certificate/primary-mock"
-    health_check_path       = "/readyz"
     waf_rate_limit          = var.waf_rate_limit
     log_retention_days      = var.log_retention_days
     alb_deletion_protection = var.deletion_protection
@@ -155,14 +154,32 @@ run "primary_region_resources" {
     condition = alltrue([
       for r in concat(
         [
-          aws_vpc_security_group_ingress_rule.nodes_from_alb, aws_vpc_security_group_ingress_rule.nodes_from_nodes,
+          aws_vpc_security_group_ingress_rule.nodes_from_nodes,
           aws_vpc_security_group_ingress_rule.cluster_from_nodes, aws_vpc_security_group_ingress_rule.db_from_nodes,
           aws_vpc_security_group_ingress_rule.cache_from_nodes,
         ],
         values(aws_vpc_security_group_ingress_rule.nodes_from_cluster),
+        values(aws_vpc_security_group_ingress_rule.nodes_from_alb),
       ) : r.cidr_ipv4 == null && r.cidr_ipv6 == null
     ])
     error_message = "Apart from the ALB's, every ingress rule must come from a security group, never from an address range."
+  }
+
+  assert {
+    condition = (
+      aws_lb_target_group.app.target_type == "ip" && aws_lb_target_group.app.port == 8080 &&
+      aws_lb_target_group.app.health_check[0].port == "15021" && aws_lb_target_group.app.health_check[0].path == "/healthz/ready"
+    )
+    error_message = "The target group takes the gateway pods as IP targets on 8080 and health-checks the gateway's readiness port (15021 /healthz/ready), which answers for any Host."
+  }
+
+  assert {
+    condition = (
+      toset([for r in values(aws_vpc_security_group_egress_rule.alb_to_nodes) : r.from_port]) == toset([8080, 15021]) &&
+      toset([for r in values(aws_vpc_security_group_ingress_rule.nodes_from_alb) : r.from_port]) == toset([8080, 15021]) &&
+      alltrue([for r in values(aws_vpc_security_group_ingress_rule.nodes_from_alb) : r.to_port == r.from_port && r.referenced_security_group_id == "sg-alb-mock"])
+    )
+    error_message = "The ALB may reach the pods on the traffic port and the health-check port, and nothing else."
   }
 
   assert {
@@ -308,7 +325,6 @@ run "dr_region_resources" {
     platform_prefix                   = "nexus-production"
     nexus_api_secret_names            = var.test_nexus_api_secret_names
     certificate_arn                   = "arn:aws:acm:eu-west-1:123456789012:certificate/dr-mock"
-    health_check_path                 = "/readyz"
     waf_rate_limit                    = var.waf_rate_limit
     log_retention_days                = var.log_retention_days
     alb_deletion_protection           = var.deletion_protection

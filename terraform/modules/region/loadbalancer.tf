@@ -171,8 +171,8 @@ resource "aws_lb_target_group" "app" {
   health_check {
     enabled             = true
     protocol            = "HTTP"
-    port                = "traffic-port"
-    path                = var.health_check_path
+    port                = tostring(var.target_health_check.port)
+    path                = var.target_health_check.path
     matcher             = "200"
     interval            = 15
     timeout             = 5

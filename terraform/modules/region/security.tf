@@ -109,6 +109,13 @@ locals {
     webhook_9443   = { port = 9443, description = "EKS control plane to AWS Load Balancer Controller webhook" }
     kubelet        = { port = 10250, description = "EKS control plane to kubelet" }
   }
+
+  # ALB -> pod ports: traffic to the gateway pods and their readiness port for the target health check.
+  # (The ALB security group's description predates the health-check port; it is immutable, so it stays.)
+  alb_target_ports = {
+    traffic      = { port = var.app_port, description = "application port" }
+    health_check = { port = var.target_health_check.port, description = "target health check" }
+  }
 }
 
 # Prefixed names + create_before_destroy: a replacement SG can be created and attached before the old
@@ -190,14 +197,21 @@ resource "aws_vpc_security_group_ingress_rule" "alb_https_ipv4" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "alb_to_nodes" {
+  for_each = local.alb_target_ports
+
   security_group_id            = aws_security_group.alb.id
-  description                  = "ALB to pods (IP targets) on the application port"
+  description                  = "ALB to pods (IP targets): ${each.value.description}"
   ip_protocol                  = "tcp"
-  from_port                    = var.app_port
-  to_port                      = var.app_port
+  from_port                    = each.value.port
+  to_port                      = each.value.port
   referenced_security_group_id = aws_security_group.nodes.id
 
   tags = local.tags
+}
+
+moved {
+  from = aws_vpc_security_group_egress_rule.alb_to_nodes
+  to   = aws_vpc_security_group_egress_rule.alb_to_nodes["traffic"]
 }
 
 # --- EKS control plane ------------------------------------------------------------
@@ -229,14 +243,21 @@ resource "aws_vpc_security_group_egress_rule" "cluster_to_nodes" {
 # --- Nodes --------------------------------------------------------------------
 
 resource "aws_vpc_security_group_ingress_rule" "nodes_from_alb" {
+  for_each = local.alb_target_ports
+
   security_group_id            = aws_security_group.nodes.id
-  description                  = "Application port from the ALB"
+  description                  = "From the ALB: ${each.value.description}"
   ip_protocol                  = "tcp"
-  from_port                    = var.app_port
-  to_port                      = var.app_port
+  from_port                    = each.value.port
+  to_port                      = each.value.port
   referenced_security_group_id = aws_security_group.alb.id
 
   tags = local.tags
+}
+
+moved {
+  from = aws_vpc_security_group_ingress_rule.nodes_from_alb
+  to   = aws_vpc_security_group_ingress_rule.nodes_from_alb["traffic"]
 }
 
 resource "aws_vpc_security_group_ingress_rule" "nodes_from_cluster" {

@@ -269,14 +269,25 @@ variable "app_port" {
   }
 }
 
-variable "health_check_path" {
-  description = "HTTP path the ALB target group uses to health-check pods."
-  type        = string
-  default     = "/readyz"
+variable "target_health_check" {
+  description = "Port and HTTP path the ALB target group health-checks its targets on. The targets are the Istio ingress gateway pods (TargetGroupBinding), so the default is the gateway's own readiness endpoint: the gateway answers it for any Host, while its port-80 server answers only the platform's host names. End-to-end readiness of nexus-api behind the gateway is what the Route 53 health checks probe."
+  type = object({
+    port = number
+    path = string
+  })
+  default = {
+    port = 15021
+    path = "/healthz/ready"
+  }
 
   validation {
-    condition     = can(regex("^/[A-Za-z0-9._~/-]*$", var.health_check_path)) && length(var.health_check_path) <= 1024
-    error_message = "health_check_path must be an absolute URL path such as \"/readyz\"."
+    condition     = var.target_health_check.port >= 1024 && var.target_health_check.port <= 65535 && floor(var.target_health_check.port) == var.target_health_check.port
+    error_message = "target_health_check.port must be an unprivileged port between 1024 and 65535."
+  }
+
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9._~/-]*$", var.target_health_check.path)) && length(var.target_health_check.path) <= 1024
+    error_message = "target_health_check.path must be an absolute URL path such as \"/healthz/ready\"."
   }
 }
 
