@@ -82,7 +82,8 @@ fmt: $(STAMPS)/venv ## format Python and Terraform in place
 	@terraform fmt -recursive terraform
 
 tf-fmt-check: $(STAMPS)/apt
-	@terraform fmt -check -recursive -diff terraform
+	@# fmt reads no CLI configuration; unset a TF_CLI_CONFIG_FILE that may name a missing file (it would warn).
+	@env -u TF_CLI_CONFIG_FILE terraform fmt -check -recursive -diff terraform
 
 tf-validate: $(STAMPS)/tfconfig ## terraform validate on every root module
 	@source .nexus/terraform.env; for d in $(TF_DIRS); do \
