@@ -7,14 +7,15 @@ import os
 import sys
 from dataclasses import asdict
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nexus_platform import __version__, logs, model
+from nexus_platform import __version__, audit, awsapi, logs, model
+from nexus_platform.database import approle
 from nexus_platform.errors import NexusError
 from nexus_platform.sandbox import inventory
 from nexus_platform.sandbox.controlplane import ControlPlane
@@ -31,6 +32,8 @@ infra_app = typer.Typer(
     help="Terraform of the platform: plan, drift, CLI configuration.", no_args_is_help=True
 )
 app.add_typer(infra_app, name="infra")
+db_app = typer.Typer(help="The platform's PostgreSQL databases.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 
 console = Console()
 if not console.is_terminal and "COLUMNS" not in os.environ:
@@ -196,6 +199,73 @@ def infra_drift(env: EnvOption = "sandbox", output: OutputOption = Output.text) 
     for change in pending:
         console.print(f"{change['action']:>8}  {change['address']}", highlight=False)
     console.print(f"{len(pending)} resource(s) would change.")
+
+
+def _secrets_client(env: model.EnvironmentModel) -> Any:
+    """Secrets Manager of the environment's primary region (the emulator's, for the sandbox)."""
+    region = env.region("primary").name
+    if env.endpoint_url:
+        plane = ControlPlane()
+        if plane.emulator() is None:
+            raise NexusError("the sandbox is not running", hint="run `nexus up` first")
+        return plane.client("secretsmanager", region)
+    return awsapi.client("secretsmanager", region)
+
+
+@db_app.command("app-role")
+def db_app_role(
+    *,
+    env: EnvOption = "production",
+    db_host: Annotated[
+        str | None, typer.Option(help="primary database address (default: from the app config secret)")
+    ] = None,
+    db_port: Annotated[int | None, typer.Option(min=1, max=65535, help="primary database port")] = None,
+    database: Annotated[str, typer.Option(help="the application's database (helm/nexus values)")] = "nexus",
+    execute: Annotated[
+        bool, typer.Option("--execute", help="make the changes (default: only show them)")
+    ] = False,
+    output: OutputOption = Output.text,
+) -> None:
+    """Create nexus-api's PostgreSQL role from its Secrets Manager secret, or bring it back in step.
+
+    Needs the primary database reachable: run it inside the VPC, or forward a port and pass
+    --db-host/--db-port.
+    Dry run unless --execute; every run is recorded in the audit log.
+    """
+    environment = model.environment(env)
+    target = approle.resolve(
+        _secrets_client(environment), environment.name_prefix, database=database, host=db_host, port=db_port
+    )
+    steps = approle.plan(target)
+    where = {"env": env, "host": target.host, "port": target.port, "database": database}
+    done: list[approle.Step] = []
+    try:
+        if execute:
+            approle.apply(target, steps, on_step=done.append)
+    finally:
+        outcome = (
+            "complete" if len(done) == len(steps) else f"stopped after {len(done)} of {len(steps)} steps"
+        )
+        audit.append(
+            "db.app-role",
+            executed=execute,
+            outcome=outcome if execute else "dry run",
+            role=target.app.username,
+            steps=[step.name for step in (done if execute else steps)],
+            **where,
+        )
+    if output is Output.json:
+        payload = {**where, "role": target.app.username, "executed": execute}
+        payload["steps"] = [asdict(step) for step in steps]
+        console.print_json(json.dumps(payload))
+        return
+    if not steps:
+        console.print(f"role {target.app.username!r} already matches its secret: nothing to do")
+        return
+    for step in steps:
+        console.print(f"{'done' if execute else 'would'}: {step.description}", highlight=False)
+    if not execute:
+        console.print("dry run: nothing changed (add --execute to make these changes)")
 
 
 def main() -> None:

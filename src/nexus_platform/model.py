@@ -119,6 +119,8 @@ class EnvironmentModel:
     name: str
     regions: tuple[Region, ...]
     endpoint_url: str | None
+    # "<project>-<environment>": first part of every resource and secret name (terraform/aws/networking.tf).
+    name_prefix: str
 
     def region(self, role: str) -> Region:
         for region in self.regions:
@@ -149,9 +151,13 @@ class EnvironmentModel:
 @cache
 def environment(name: str) -> EnvironmentModel:
     data = load_tfvars(paths().tfvars(name))
-    missing = [f"{role}_region" for role in ROLES if not data.get(f"{role}_region")]
+    required = ["project", "environment", *(f"{role}_region" for role in ROLES)]
+    missing = [key for key in required if not data.get(key)]
     if missing:
         raise NexusError(f"{paths().tfvars(name)} does not set {', '.join(missing)}", hint="add them")
     regions = tuple(Region(role=role, name=str(data[f"{role}_region"])) for role in ROLES)
     endpoint = data.get("aws_endpoint_url")
-    return EnvironmentModel(name=name, regions=regions, endpoint_url=str(endpoint) if endpoint else None)
+    prefix = f"{data['project']}-{data['environment']}"
+    return EnvironmentModel(
+        name=name, regions=regions, endpoint_url=str(endpoint) if endpoint else None, name_prefix=prefix
+    )

@@ -19,7 +19,18 @@ def run(*args: str, state_dir: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["up"], ["down"], ["status"], ["infra"], ["infra", "env"], ["infra", "drift"]]
+    "command",
+    [
+        [],
+        ["up"],
+        ["down"],
+        ["status"],
+        ["infra"],
+        ["infra", "env"],
+        ["infra", "drift"],
+        ["db"],
+        ["db", "app-role"],
+    ],
 )
 def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:
     result = run(*command, "--help", state_dir=tmp_path)

@@ -1,0 +1,1 @@
+"""Operations on the platform's PostgreSQL databases."""

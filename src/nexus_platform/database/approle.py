@@ -1,0 +1,188 @@
+"""The application's PostgreSQL role: created and kept in step with its Secrets Manager secret.
+
+Terraform generates nexus-api's credentials into `<project>-<env>/db/app` but cannot reach into the database
+(no PostgreSQL provider; the instances are private). This closes the gap from wherever the primary database is
+reachable (inside the VPC, or through a forwarded port): it reads the application configuration secret, which
+names the RDS-managed master secret and the application's secret, and brings the role to the state the secret
+describes.
+
+Each step is checked before it is taken: a second run does nothing, a run after a crash finishes the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from nexus_platform.errors import NexusError
+
+CONNECT_TIMEOUT_SECONDS = 5
+RESTORE = "re-apply terraform/aws to restore it"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the role lives and who may create it."""
+
+    host: str
+    port: int
+    database: str
+    master: Credentials
+    app: Credentials
+
+
+@dataclass(frozen=True)
+class Step:
+    """One change the role needs: `name` for automation, `description` for people."""
+
+    name: str
+    description: str
+
+
+def secret_names(name_prefix: str) -> dict[str, str]:
+    """The secrets Terraform writes (terraform/aws/security.tf, local.secret_names)."""
+    return {"app_config": f"{name_prefix}/app/config", "db_app": f"{name_prefix}/db/app"}
+
+
+def _secret_json(client: Any, secret_id: str, what: str) -> dict[str, Any]:
+    try:
+        raw = client.get_secret_value(SecretId=secret_id)["SecretString"]
+    except client.exceptions.ResourceNotFoundException:
+        raise NexusError(
+            f"secret {secret_id!r} ({what}) does not exist",
+            hint="apply terraform/aws for this environment first",
+        ) from None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise NexusError(f"secret {secret_id!r} ({what}) is not JSON", hint=RESTORE) from None
+    if not isinstance(value, dict):
+        raise NexusError(f"secret {secret_id!r} ({what}) is not a JSON object", hint=RESTORE)
+    return value
+
+
+def _credentials(value: dict[str, Any], secret_id: str) -> Credentials:
+    username, password = value.get("username"), value.get("password")
+    if not isinstance(username, str) or not username or not isinstance(password, str) or not password:
+        raise NexusError(f"secret {secret_id!r} lacks a username and password", hint=RESTORE)
+    return Credentials(username, password)
+
+
+def resolve(
+    client: Any, name_prefix: str, *, database: str, host: str | None = None, port: int | None = None
+) -> Target:
+    """Read the secrets (through a Secrets Manager client of the primary region) into a Target.
+
+    `host`/`port` override the primary database's address, e.g. a port forwarded to this machine.
+    """
+    names = secret_names(name_prefix)
+    config = _secret_json(client, names["app_config"], "application configuration")
+    try:
+        master_id = str(config["database_master_user_secret_arn"])
+        app_id = str(config.get("database_app_secret_arn") or names["db_app"])
+        address = host or str(config["database_host"]["primary"])
+        db_port = port or int(config["database_port"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NexusError(
+            f"secret {names['app_config']!r} lacks the database address or secret references ({exc})",
+            hint="apply terraform/aws for this environment again",
+        ) from None
+    master = _credentials(_secret_json(client, master_id, "RDS master user"), master_id)
+    app = _credentials(_secret_json(client, app_id, "application database user"), app_id)
+    if app.username == master.username:
+        raise NexusError(
+            f"the application user {app.username!r} is the master user", hint="set db_app_username in tfvars"
+        )
+    return Target(host=address, port=db_port, database=database, master=master, app=app)
+
+
+def _connect(target: Target, who: Credentials, *, what: str) -> psycopg.Connection[Any]:
+    try:
+        return psycopg.connect(
+            host=target.host,
+            port=target.port,
+            dbname=target.database,
+            user=who.username,
+            password=who.password,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            autocommit=True,
+            application_name="nexus-db-app-role",
+        )
+    except psycopg.OperationalError as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise NexusError(
+            f"cannot connect to {target.host}:{target.port}/{target.database} as {what}: {first}",
+            hint="run this where the primary database is reachable, or forward a port: --db-host/--db-port",
+        ) from None
+
+
+def _app_login_works(target: Target) -> bool:
+    try:
+        with _connect(target, target.app, what="the application user"):
+            return True
+    except NexusError:
+        return False
+
+
+def plan(target: Target) -> list[Step]:
+    """What the role still needs, in order; empty when it matches the secret."""
+    user = target.app.username
+    with _connect(target, target.master, what="the master user") as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone() is not None
+        owner_row = conn.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+        ).fetchone()
+        schema_ok = exists and bool(
+            conn.execute("SELECT has_schema_privilege(%s, 'public', 'CREATE')", (user,)).fetchone()[0]  # type: ignore[index]
+        )
+    steps: list[Step] = []
+    if not exists:
+        steps.append(Step("create-role", f"create login role {user!r} with the password from its secret"))
+    elif not _app_login_works(target):
+        steps.append(Step("set-password", f"set the password of {user!r} to the one in its secret"))
+    if owner_row is None or owner_row[0] != user:
+        steps.append(Step("own-database", f"make {user!r} the owner of database {target.database!r}"))
+    if not schema_ok:
+        steps.append(Step("grant-schema", f"grant {user!r} all privileges on schema public"))
+    return steps
+
+
+def _statement(step: Step, target: Target) -> sql.Composed:
+    user, password = sql.Identifier(target.app.username), sql.Literal(target.app.password)
+    statements: dict[str, Callable[[], sql.Composed]] = {
+        "create-role": lambda: sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(user, password),
+        "set-password": lambda: sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {}").format(user, password),
+        "own-database": lambda: sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+            sql.Identifier(target.database), user
+        ),
+        "grant-schema": lambda: sql.SQL("GRANT ALL ON SCHEMA public TO {}").format(user),
+    }
+    return statements[step.name]()
+
+
+def apply(target: Target, steps: list[Step], on_step: Callable[[Step], None] | None = None) -> None:
+    """Take the planned steps, one statement each (after a crash a re-plan lists only what is left)."""
+    if not steps:
+        return
+    with _connect(target, target.master, what="the master user") as conn:
+        for step in steps:
+            try:
+                conn.execute(_statement(step, target))
+            except psycopg.Error as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise NexusError(
+                    f"{step.name} failed: {first}", hint="the master user needs CREATEROLE (RDS grants it)"
+                ) from None
+            if on_step:
+                on_step(step)
