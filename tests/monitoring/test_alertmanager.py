@@ -125,7 +125,7 @@ def test_sns_receivers_use_the_topics_terraform_creates() -> None:
     for kind in ("page", "ticket"):
         for target, (region, topic) in expected.items():
             (sns,) = receivers[f"{kind}-{target}"]["sns_configs"]
-            assert sns["topic_arn"] == f"arn:aws:sns:{region}:000000000000:{topic}", (kind, target)
+            assert sns["topic_arn"] == f"arn:aws:sns:{region}:111122223333:{topic}", (kind, target)
             assert sns["sigv4"]["region"] == region
     for name, receiver in receivers.items():
         if name.startswith("page-"):
