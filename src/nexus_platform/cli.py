@@ -16,6 +16,7 @@ from rich.table import Table
 
 from nexus_platform import __version__, audit, awsapi, logs, model
 from nexus_platform.database import approle
+from nexus_platform.doctor import infrastructure
 from nexus_platform.errors import NexusError
 from nexus_platform.sandbox import inventory
 from nexus_platform.sandbox.controlplane import ControlPlane
@@ -199,6 +200,36 @@ def infra_drift(env: EnvOption = "sandbox", output: OutputOption = Output.text) 
     for change in pending:
         console.print(f"{change['action']:>8}  {change['address']}", highlight=False)
     console.print(f"{len(pending)} resource(s) would change.")
+
+
+@app.command()
+def doctor(env: EnvOption = "sandbox", output: OutputOption = Output.text) -> None:
+    """Check the applied platform (read-only): AWS APIs, VPC egress paths, security-group exposure.
+
+    Exits 1 when any check fails.
+    """
+    if env != "sandbox":
+        model.paths().tfvars(env)  # validates the name
+        raise NexusError(
+            f"doctor for {env!r} needs that environment's Terraform state and credentials",
+            hint="the CLI checks the sandbox today",
+        )
+    plane = ControlPlane()
+    if plane.emulator() is None:
+        raise NexusError("the sandbox is not running", hint="run `nexus up` first")
+    findings = infrastructure.run(plane.root().outputs(), plane.client)
+    failed = [f for f in findings if not f.ok]
+    if output is Output.json:
+        console.print_json(json.dumps({"ok": not failed, "findings": [asdict(f) for f in findings]}))
+    else:
+        table = Table(title=f"nexus doctor: {len(findings) - len(failed)} ok, {len(failed)} failed")
+        for column in ("check", "scope", "result", "detail"):
+            table.add_column(column)
+        for f in findings:
+            table.add_row(f.check, f.scope, "ok" if f.ok else "FAIL", f.detail)
+        console.print(table)
+    if failed:
+        raise typer.Exit(1)
 
 
 def _secrets_client(env: model.EnvironmentModel) -> Any:

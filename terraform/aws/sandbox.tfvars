@@ -62,6 +62,9 @@ log_retention_days     = 365
 cloudfront_price_class = "PriceClass_All"
 
 # --- sandbox switches ---
-aws_endpoint_url               = "https://127.0.0.1:4566"
-aws_max_retries                = 2
+aws_endpoint_url = "https://127.0.0.1:4566"
+# Few retries so real errors surface fast (non-retryable ones never retry anyway), but enough to ride out a dropped
+# connection to the emulator: one apply in about ten lost a read twice in a row ("use of closed network connection"
+# on DescribeLaunchTemplateVersions). Retries are safe: the emulator replays an operation that already succeeded.
+aws_max_retries                = 5
 cloudfront_wait_for_deployment = false

@@ -153,6 +153,21 @@ def test_workload_identities_are_bound_to_their_service_accounts(sandbox: dict[s
         }
 
 
+def test_doctor_finds_the_applied_platform_healthy(sandbox: dict[str, Any]) -> None:
+    result = nexus("doctor", "--output", "json", env=sandbox["env"], timeout=300)
+    report = json.loads(result.stdout)
+    failed = [f for f in report["findings"] if not f["ok"]]
+    assert result.returncode == 0 and report["ok"] is True, failed
+    checked = {(f["check"], f["scope"].split(" ")[0]) for f in report["findings"]}
+    # Every check looked at both regions; 2 public + 2 private subnets per region; the ALBs' groups only.
+    expected = {(c, r) for c in ("aws-api", "vpc-routes", "security-groups") for r in ("primary", "dr")}
+    assert expected <= checked
+    routes = [f for f in report["findings"] if f["check"] == "vpc-routes"]
+    assert len(routes) == 8 and sum("private subnet" in f["scope"] for f in routes) == 4
+    exposed = [f for f in report["findings"] if f["check"] == "security-groups"]
+    assert len(exposed) == 2 and all("alb" in f["scope"] for f in exposed), exposed
+
+
 def test_second_up_with_nothing_changed_skips_terraform(sandbox: dict[str, Any]) -> None:
     again = nexus("up", "--output", "json", env=sandbox["env"], timeout=300)
     assert again.returncode == 0, again.stderr[-2000:]

@@ -30,6 +30,7 @@ def run(*args: str, state_dir: Path) -> subprocess.CompletedProcess[str]:
         ["infra", "drift"],
         ["db"],
         ["db", "app-role"],
+        ["doctor"],
     ],
 )
 def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:
@@ -65,6 +66,20 @@ def test_drift_needs_a_running_sandbox(tmp_path: Path) -> None:
     result = run("infra", "drift", state_dir=tmp_path)
     assert result.returncode == 1
     assert "the sandbox is not running" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["doctor"], "error: the sandbox is not running (run `nexus up` first)"),
+        (["doctor", "--env", "production"], "error: doctor for 'production' needs that environment's"),
+        (["doctor", "--env", "staging"], "error: unknown environment 'staging'"),
+    ],
+)
+def test_doctor_refuses_what_it_cannot_check(args: list[str], message: str, tmp_path: Path) -> None:
+    result = run(*args, state_dir=tmp_path)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith(message) and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_infra_env_prints_exports_for_an_offline_terraform(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""`nexus doctor`: the specification's troubleshooting guide as automated checks (read-only)."""
