@@ -50,9 +50,9 @@ class Step:
     description: str
 
 
-def secret_names(name_prefix: str) -> dict[str, str]:
-    """The secrets Terraform writes (terraform/aws/security.tf, local.secret_names)."""
-    return {"app_config": f"{name_prefix}/app/config", "db_app": f"{name_prefix}/db/app"}
+def app_config_secret(name_prefix: str) -> str:
+    """The one secret name typed here (terraform/aws/security.tf, local.secret_names): it names the others."""
+    return f"{name_prefix}/app/config"
 
 
 def _secret_json(client: Any, secret_id: str, what: str) -> dict[str, Any]:
@@ -86,16 +86,16 @@ def resolve(
 
     `host`/`port` override the primary database's address, e.g. a port forwarded to this machine.
     """
-    names = secret_names(name_prefix)
-    config = _secret_json(client, names["app_config"], "application configuration")
+    config_id = app_config_secret(name_prefix)
+    config = _secret_json(client, config_id, "application configuration")
     try:
         master_id = str(config["database_master_user_secret_arn"])
-        app_id = str(config.get("database_app_secret_arn") or names["db_app"])
+        app_id = str(config["database_app_secret_arn"])
         address = host or str(config["database_host"]["primary"])
         db_port = port or int(config["database_port"])
     except (KeyError, TypeError, ValueError) as exc:
         raise NexusError(
-            f"secret {names['app_config']!r} lacks the database address or secret references ({exc})",
+            f"secret {config_id!r} lacks the database address or secret references ({exc})",
             hint="apply terraform/aws for this environment again",
         ) from None
     master = _credentials(_secret_json(client, master_id, "RDS master user"), master_id)
