@@ -5,9 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 # Sandbox credentials: the emulator accepts any; real runs take the caller's usual credential chain.
 EMULATOR_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 
@@ -21,6 +18,10 @@ def client(
     max_attempts: int = 5,
 ) -> Any:
     """A client for AWS, or for the emulator at `endpoint_url` (verified against `ca_bundle` over HTTPS)."""
+    # Imported here: boto3 costs a third of a second, which commands that never call AWS should not pay.
+    import boto3  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
+
     config = Config(
         retries={"mode": "standard", "max_attempts": max_attempts}, connect_timeout=5, read_timeout=30
     )

@@ -161,3 +161,187 @@ def environment(name: str) -> EnvironmentModel:
     return EnvironmentModel(
         name=name, regions=regions, endpoint_url=str(endpoint) if endpoint else None, name_prefix=prefix
     )
+
+
+# --- the sandbox's data plane (sandbox.toml) ----------------------------------------------------------------
+
+REPLICATION_MODES = ("async", "sync")
+LOCALHOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class RegionPorts:
+    """The local ports one region's processes listen on."""
+
+    postgres: int
+    redis: int
+    lb: int
+    apis: tuple[int, ...]
+    postgres_exporter: int
+    # What the other region dials to reach this region's database and cache across the link emulator.
+    link_postgres: int
+    link_redis: int
+
+    def all(self) -> dict[str, int]:
+        named = {
+            "postgres": self.postgres,
+            "redis": self.redis,
+            "lb": self.lb,
+            "postgres_exporter": self.postgres_exporter,
+            "link_postgres": self.link_postgres,
+            "link_redis": self.link_redis,
+        }
+        named.update({f"api-{index}": port for index, port in enumerate(self.apis, start=1)})
+        return named
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """sandbox.toml, validated: the data plane's ports and knobs."""
+
+    path: Path
+    replication_mode: str
+    link_delay_ms: float
+    link_jitter_ms: float
+    link_control_port: int
+    edge_port: int
+    edge_stats_port: int
+    check_interval_ms: int
+    prometheus_port: int
+    alertmanager_port: int
+    blackbox_port: int
+    scrape_interval_s: int
+    regions: dict[str, RegionPorts]
+
+    def ports(self) -> dict[str, int]:
+        """Every port of the data plane by a readable name (all distinct: checked on load)."""
+        named = {
+            "link-control": self.link_control_port,
+            "edge": self.edge_port,
+            "edge-stats": self.edge_stats_port,
+            "prometheus": self.prometheus_port,
+            "alertmanager": self.alertmanager_port,
+            "blackbox": self.blackbox_port,
+        }
+        for role, region in self.regions.items():
+            named.update({f"{role}-{name}": port for name, port in region.all().items()})
+        return named
+
+    def with_mode(self, mode: str | None) -> SandboxConfig:
+        if mode is None:
+            return self
+        return SandboxConfig(
+            **{**self.__dict__, "replication_mode": _choice(mode, REPLICATION_MODES, "mode")}
+        )
+
+
+def _choice(value: object, allowed: tuple[str, ...], key: str) -> str:
+    if value not in allowed:
+        raise NexusError(f"{key} = {value!r} is not one of {', '.join(allowed)}")
+    return str(value)
+
+
+class _Table:
+    """Typed reads from one TOML table, each failure a one-line error naming the file and the key."""
+
+    def __init__(self, path: Path, data: dict[str, Any], name: str) -> None:
+        self.path, self.name = path, name
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            raise NexusError(f"{path}: [{name}] must be a table")
+        self.data: dict[str, Any] = value
+
+    def _fail(self, key: str, want: str) -> NexusError:
+        return NexusError(
+            f"{self.path}: {self.name}.{key} must be {want} (got {self.data.get(key)!r})",
+            hint="fix the value; sandbox.toml in the repository shows every key",
+        )
+
+    def port(self, key: str) -> int:
+        value = self.data.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1024 <= value <= 65535:
+            raise self._fail(key, "a port from 1024 to 65535")
+        return value
+
+    def ports(self, key: str) -> tuple[int, ...]:
+        value = self.data.get(key)
+        if not isinstance(value, list) or not value:
+            raise self._fail(key, "a non-empty list of ports")
+        return tuple(_Table(self.path, {"v": {"p": item}}, "v").port("p") for item in value)
+
+    def number(self, key: str, low: float, high: float) -> float:
+        value = self.data.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise self._fail(key, f"a number from {low:g} to {high:g}")
+        return float(value)
+
+    def integer(self, key: str, low: int, high: int) -> int:
+        value = self.data.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self._fail(key, f"an integer from {low} to {high}")
+        return value
+
+    def text(self, key: str, allowed: tuple[str, ...]) -> str:
+        value = self.data.get(key)
+        if value not in allowed:
+            raise self._fail(key, f"one of {', '.join(allowed)}")
+        return str(value)
+
+
+def sandbox_config_path() -> Path:
+    override = os.environ.get("NEXUS_SANDBOX_CONFIG")
+    return Path(override).resolve() if override else repo_root() / "sandbox.toml"
+
+
+@cache
+def sandbox_config(path: Path | None = None) -> SandboxConfig:
+    import tomllib  # noqa: PLC0415 - only the sandbox commands need it
+
+    path = path or sandbox_config_path()
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise NexusError(f"{path} does not exist", hint="restore sandbox.toml from the repository") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise NexusError(f"{path} is not valid TOML: {exc}", hint="fix the file and retry") from None
+    replication, link, edge = (_Table(path, data, name) for name in ("replication", "link", "edge"))
+    monitoring = _Table(path, data, "monitoring")
+    regions_table = data.get("regions")
+    if not isinstance(regions_table, dict) or set(regions_table) != set(ROLES):
+        raise NexusError(f"{path}: [regions] must have exactly the tables {', '.join(ROLES)}")
+    regions = {}
+    for role in ROLES:
+        table = _Table(path, regions_table, role)
+        table.name = f"regions.{role}"
+        regions[role] = RegionPorts(
+            postgres=table.port("postgres_port"),
+            redis=table.port("redis_port"),
+            lb=table.port("lb_port"),
+            apis=table.ports("api_ports"),
+            postgres_exporter=table.port("postgres_exporter_port"),
+            link_postgres=table.port("link_postgres_port"),
+            link_redis=table.port("link_redis_port"),
+        )
+    config = SandboxConfig(
+        path=path,
+        replication_mode=replication.text("mode", REPLICATION_MODES),
+        link_delay_ms=link.number("delay_ms", 0, 10_000),
+        link_jitter_ms=link.number("jitter_ms", 0, 10_000),
+        link_control_port=link.port("control_port"),
+        edge_port=edge.port("port"),
+        edge_stats_port=edge.port("stats_port"),
+        check_interval_ms=edge.integer("check_interval_ms", 100, 60_000),
+        prometheus_port=monitoring.port("prometheus_port"),
+        alertmanager_port=monitoring.port("alertmanager_port"),
+        blackbox_port=monitoring.port("blackbox_port"),
+        scrape_interval_s=monitoring.integer("scrape_interval_s", 1, 300),
+        regions=regions,
+    )
+    seen: dict[int, str] = {}
+    for name, port in config.ports().items():
+        if port in seen:
+            raise NexusError(
+                f"{path}: {name} and {seen[port]} both use port {port}", hint="give each its own"
+            )
+        seen[port] = name
+    return config

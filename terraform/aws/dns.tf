@@ -2,8 +2,8 @@
 # failover pair and the app.<domain> alias to CloudFront. Route 53 is a global service; it is managed through the
 # us-east-1 provider, where its health-check metrics also live.
 #
-# Failover timing (feeds the RTO < 15 min budget): a region is declared unhealthy after 3 failed checks 10 s apart
-# from each of 3 checker regions (~30 s); alias records are served with the target's 60 s TTL.
+# Failover timing (feeds the RTO < 15 min budget): a region is declared unhealthy after var.health_check's 3 failed
+# checks 10 s apart from each of 3 checker regions (~30 s); alias records are served with the target's 60 s TTL.
 
 locals {
   # Route 53 checker regions (at least three are required).
@@ -105,8 +105,8 @@ resource "aws_route53_health_check" "primary" {
   port              = 443
   resource_path     = local.health_check_path
   enable_sni        = true
-  failure_threshold = 3
-  request_interval  = 10
+  failure_threshold = var.health_check.failure_threshold
+  request_interval  = var.health_check.request_interval
   measure_latency   = true
   regions           = local.health_check_regions
 
@@ -123,8 +123,8 @@ resource "aws_route53_health_check" "dr" {
   port              = 443
   resource_path     = local.health_check_path
   enable_sni        = true
-  failure_threshold = 3
-  request_interval  = 10
+  failure_threshold = var.health_check.failure_threshold
+  request_interval  = var.health_check.request_interval
   measure_latency   = true
   regions           = local.health_check_regions
 

@@ -46,6 +46,15 @@ output "regions" {
   }
 }
 
+output "health_check" {
+  description = "How each region's origin is health-checked (Route 53): path, seconds between checks, failures before it is unhealthy. The sandbox edge reads it."
+  value = {
+    path              = local.health_check_path
+    request_interval  = var.health_check.request_interval
+    failure_threshold = var.health_check.failure_threshold
+  }
+}
+
 output "address_plan" {
   description = "VPC CIDR and per-AZ public/private subnet CIDRs of each region (see networking.tf)."
   value       = local.address_plan

@@ -329,6 +329,24 @@ variable "alert_email" {
   }
 }
 
+variable "health_check" {
+  description = "Route 53 health checks of each region's /readyz: seconds between checks (10 or 30) and consecutive failures before a region is unhealthy. The sandbox's edge (HAProxy) takes the same threshold."
+  type = object({
+    request_interval  = optional(number, 10)
+    failure_threshold = optional(number, 3)
+  })
+  default = {}
+
+  validation {
+    condition     = contains([10, 30], var.health_check.request_interval)
+    error_message = "health_check.request_interval must be 10 or 30 (the intervals Route 53 offers)."
+  }
+  validation {
+    condition     = var.health_check.failure_threshold >= 1 && var.health_check.failure_threshold <= 10 && floor(var.health_check.failure_threshold) == var.health_check.failure_threshold
+    error_message = "health_check.failure_threshold must be a whole number from 1 to 10 (Route 53's range)."
+  }
+}
+
 variable "waf_rate_limit" {
   description = "Requests per 5 minutes one client IP may send before the WAF blocks it (CloudFront and both ALBs)."
   type        = number

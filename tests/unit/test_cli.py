@@ -57,9 +57,19 @@ def test_bad_flag_is_a_usage_error(tmp_path: Path) -> None:
 def test_status_and_down_report_json_when_nothing_runs(tmp_path: Path) -> None:
     status = run("status", "--output", "json", state_dir=tmp_path)
     assert status.returncode == 0, status.stderr
-    assert json.loads(status.stdout)["emulator"] == {"running": False, "pid": None}
+    payload = json.loads(status.stdout)
+    assert payload["control_plane"]["emulator"]["running"] is False
+    assert payload["control_plane"]["emulator"]["pid"] is None
+    assert payload["running"] is False
+    # The documented shape holds with nothing running: endpoints are known, every process is down.
+    assert payload["edge"]["url"].startswith("http://127.0.0.1:")
+    for role in ("primary", "dr"):
+        region = payload["regions"][role]
+        assert region["api_urls"] and all(url.startswith("http://127.0.0.1:") for url in region["api_urls"])
+        assert region["database"]["role"] is None
+        assert region["processes"] and not any(process["up"] for process in region["processes"])
     down = run("down", "-o", "json", state_dir=tmp_path)
-    assert json.loads(down.stdout) == {"stopped": False}
+    assert json.loads(down.stdout) == {"stopped": False, "processes": []}
 
 
 def test_drift_needs_a_running_sandbox(tmp_path: Path) -> None:

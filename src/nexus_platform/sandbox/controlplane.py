@@ -138,7 +138,7 @@ class ControlPlane:
     def up(self, on_event: Callable[[ApplyEvent], None] | None = None) -> UpResult:
         record, _fresh = self.ensure_emulator()
         fingerprint = terraform_fingerprint(self.paths)
-        applied = self._applied()
+        applied = self.applied_record()
         tf = self.root()
         if (
             applied is not None
@@ -164,7 +164,7 @@ class ControlPlane:
         shutil.rmtree(self.state_dir, ignore_errors=True)
         return stopped
 
-    def _applied(self) -> AppliedRecord | None:
+    def applied_record(self) -> AppliedRecord | None:
         try:
             return AppliedRecord(**json.loads(self.applied_file.read_text()))
         except FileNotFoundError:

@@ -46,6 +46,54 @@ def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def _listening_inodes(port: int) -> set[str]:
+    """Socket inodes listening on `port` (any address, IPv4 or IPv6), from /proc/net/tcp{,6}."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # local_address is HEX_IP:HEX_PORT; state 0A is LISTEN.
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes
+
+
+def port_holder(port: int) -> str | None:
+    """'pid N (command)' of the process listening on `port`, if this user can see it."""
+    inodes = _listening_inodes(port)
+    if not inodes:
+        return None
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fds = list((proc / "fd").iterdir())
+            if any(str(fd.readlink()) in wanted for fd in fds):
+                cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+                command = " ".join(part.decode(errors="replace") for part in cmdline if part)
+                return f"pid {proc.name} ({command[:120]})"
+        except OSError:
+            continue
+    return None
+
+
+def require_free(host: str, port: int, what: str) -> None:
+    """A one-line error naming the port and, when it can be found, the process holding it."""
+    if port_is_free(host, port):
+        return
+    holder = port_holder(port)
+    held = f"held by {holder}" if holder else "held by a process this user cannot see"
+    raise NexusError(
+        f"port {host}:{port} ({what}) is taken, {held}",
+        hint="stop that process, or give the sandbox other ports in sandbox.toml (NEXUS_SANDBOX_CONFIG)",
+    )
+
+
 def _alive(record: ProcessRecord) -> bool:
     """True when the pid still runs the command we started (guards against pid reuse)."""
     try:
@@ -93,6 +141,9 @@ class ProcessManager:
         env: Mapping[str, str] | None = None,
         ready: Callable[[], bool],
         timeout: float = 60.0,
+        user: int | None = None,
+        group: int | None = None,
+        cwd: Path | None = None,
     ) -> ProcessRecord:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -105,6 +156,10 @@ class ProcessManager:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **(env or {})},
                 start_new_session=True,  # its own process group, so stop() takes its children too
+                user=user,
+                group=group,
+                extra_groups=[] if user is not None else None,
+                cwd=cwd,
             )
         record = ProcessRecord(name, proc.pid, list(argv), time.time(), str(log_path))
         tmp = self._pidfile(name).with_suffix(".tmp")
@@ -123,6 +178,10 @@ class ProcessManager:
             time.sleep(0.2)
         self.stop(name)
         raise NexusError(f"{name} did not become ready within {timeout:.0f}s", hint=f"see {log_path}")
+
+    def names(self) -> list[str]:
+        """Every process with a pid file (running or not)."""
+        return sorted(path.stem for path in self.run_dir.glob("*.json"))
 
     def stop(self, name: str, *, grace: float = 10.0) -> bool:
         """Stop the process group; True if something was running."""

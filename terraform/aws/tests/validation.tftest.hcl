@@ -265,3 +265,19 @@ run "cidr_without_prefix" {
   }
   expect_failures = [var.dr_vpc_cidr]
 }
+
+run "health_check_interval_route53_lacks" {
+  command = plan
+  variables {
+    health_check = { request_interval = 1 }
+  }
+  expect_failures = [var.health_check]
+}
+
+run "health_check_threshold_out_of_range" {
+  command = plan
+  variables {
+    health_check = { failure_threshold = 11 }
+  }
+  expect_failures = [var.health_check]
+}

@@ -1,0 +1,547 @@
+"""The sandbox's data plane: per region the real processes that play the production components.
+
+| sandbox process (127.0.0.1)               | plays in production                                         |
+|-------------------------------------------|-------------------------------------------------------------|
+| ``<primary>.postgres`` (PostgreSQL 15)    | the RDS PostgreSQL primary                                  |
+| ``<dr>.postgres`` streaming replica       | the cross-region RDS read replica                           |
+| ``link`` (asyncio TCP proxy, 35 ms)       | the inter-region network every replication stream crosses  |
+| ``<region>.redis`` (Redis 7, TLS + AUTH)  | each region's ElastiCache group, joined as a global datastore|
+| ``<region>.api-N`` (nexus-api)            | the nexus-api pods of each region's EKS cluster             |
+| ``edge`` (HAProxy)                        | each region's ALB, Route 53 failover records and CloudFront |
+| ``prometheus``, ``alertmanager``, ...     | the monitoring stack, with the repository's own rules       |
+
+Everything lives under ``<state>/dataplane`` and the process manager's run folder; ``nexus down`` removes it,
+as the emulator's state goes with the emulator. Credentials come from the emulator's Secrets Manager (what
+Terraform made), each region reading its own replica of the secrets, as the pods do through External Secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nexus_platform import logs, model
+from nexus_platform.database import approle
+from nexus_platform.errors import NexusError
+from nexus_platform.sandbox import observability, tls
+from nexus_platform.sandbox.processes import ProcessManager, port_accepts, require_free
+from nexus_platform.world.local import api, haproxy, link
+from nexus_platform.world.local.postgres import REPLICATION_USER, LocalPostgres, Replication, TlsFiles
+from nexus_platform.world.local.redis import LocalRedis, RedisTls
+
+log = logs.get("sandbox.dataplane")
+
+LINK = "link"
+EDGE = "edge"
+PROMETHEUS = "prometheus"
+ALERTMANAGER = "alertmanager"
+BLACKBOX = "blackbox"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RegionSecrets:
+    """What a region's workloads read from its Secrets Manager (the DR region reads the replicas)."""
+
+    app: approle.Credentials
+    cache_token: str = field(repr=False)
+
+
+def _secret_name(arn: str) -> str:
+    """The secret's name from its ARN (Secrets Manager appends '-' and six random characters)."""
+    name = arn.split(":secret:", 1)[-1]
+    return name[:-7] if len(name) > 7 and name[-7] == "-" else name
+
+
+def read_secrets(client: Any, name_prefix: str) -> RegionSecrets:
+    """The region's copy of the application secrets, found from the app config secret as the chart does."""
+    config = approle._secret_json(client, approle.app_config_secret(name_prefix), "application configuration")
+    try:
+        app_name = _secret_name(str(config["database_app_secret_arn"]))
+        token_name = _secret_name(str(config["cache_auth_secret_arn"]))
+    except KeyError as exc:
+        raise NexusError(f"the app config secret lacks {exc}", hint="re-apply terraform/aws") from None
+    app = approle._credentials(approle._secret_json(client, app_name, "application database user"), app_name)
+    token = client.get_secret_value(SecretId=token_name)["SecretString"]
+    return RegionSecrets(app=app, cache_token=str(token))
+
+
+def read_master(client: Any, name_prefix: str) -> approle.Credentials:
+    """The RDS-managed master user (primary region only: RDS does not replicate its secret)."""
+    config = approle._secret_json(client, approle.app_config_secret(name_prefix), "application configuration")
+    arn = str(config.get("database_master_user_secret_arn", ""))
+    return approle._credentials(approle._secret_json(client, arn, "RDS master user"), arn)
+
+
+def _accepting(port: int) -> Callable[[], bool]:
+    return lambda: port_accepts(model.LOCALHOST, port)
+
+
+@dataclass(frozen=True)
+class UpReport:
+    started: list[str]
+    seconds: float
+    mode: str
+
+
+class DataPlane:
+    """Names, ports and folders of every data-plane process, and how to start, stop and inspect them."""
+
+    def __init__(self, paths: model.Paths, config: model.SandboxConfig, env: model.EnvironmentModel) -> None:
+        self.paths = paths
+        self.config = config
+        self.env = env
+        self.root = paths.state_dir / "dataplane"
+        self.processes = ProcessManager(paths.run_dir, paths.log_dir)
+        self.chart = paths.root / "helm" / "nexus"
+        self.tls_files = tls.files(paths.tls_dir)
+
+    # --- the model ----------------------------------------------------------------------------------------
+    def region(self, role: str) -> str:
+        return self.env.region(role).name
+
+    def other(self, role: str) -> str:
+        return "dr" if role == "primary" else "primary"
+
+    def postgres(self, role: str) -> LocalPostgres:
+        region = self.region(role)
+        port = self.config.regions[role].postgres
+        return LocalPostgres(f"{region}.postgres", self.root / region / "postgres", port, self.processes)
+
+    def redis(self, role: str) -> LocalRedis:
+        region = self.region(role)
+        files = RedisTls(self.tls_files.certificate, self.tls_files.key, self.tls_files.ca)
+        return LocalRedis(
+            f"{region}.redis",
+            self.root / region / "redis",
+            self.config.regions[role].redis,
+            self.processes,
+            files,
+        )
+
+    def instances(self, role: str) -> list[api.Instance]:
+        region = self.region(role)
+        ports = self.config.regions[role].apis
+        return [
+            api.Instance(f"{region}.api-{n}", region, role, port) for n, port in enumerate(ports, start=1)
+        ]
+
+    def exporter_name(self, role: str) -> str:
+        return f"{self.region(role)}.postgres-exporter"
+
+    def edge_url(self) -> str:
+        return f"http://{model.LOCALHOST}:{self.config.edge_port}"
+
+    def lb_url(self, role: str) -> str:
+        return f"http://{model.LOCALHOST}:{self.config.regions[role].lb}"
+
+    def standby_name(self, role: str) -> str:
+        """application_name of the replica in this region (synchronous_standby_names quotes it)."""
+        return f"replica_{self.region(role).replace('-', '_')}"
+
+    def process_names(self) -> list[str]:
+        """Every process of the data plane, in start order."""
+        names = [LINK]
+        for role in model.ROLES:
+            names += [self.postgres(role).name, self.redis(role).name]
+        for role in model.ROLES:
+            names += [instance.name for instance in self.instances(role)]
+        names += [
+            EDGE,
+            *(self.exporter_name(role) for role in model.ROLES),
+            BLACKBOX,
+            ALERTMANAGER,
+            PROMETHEUS,
+        ]
+        return names
+
+    def ports_of(self, name: str) -> list[int]:
+        cfg = self.config
+        fixed = {
+            LINK: [cfg.link_control_port]
+            + [cfg.regions[r].link_postgres for r in model.ROLES]
+            + [cfg.regions[r].link_redis for r in model.ROLES],
+            EDGE: [cfg.edge_port, cfg.edge_stats_port] + [cfg.regions[r].lb for r in model.ROLES],
+            PROMETHEUS: [cfg.prometheus_port],
+            ALERTMANAGER: [cfg.alertmanager_port],
+            BLACKBOX: [cfg.blackbox_port],
+        }
+        if name in fixed:
+            return fixed[name]
+        for role in model.ROLES:
+            ports = cfg.regions[role]
+            if name == self.postgres(role).name:
+                return [ports.postgres]
+            if name == self.redis(role).name:
+                return [ports.redis]
+            if name == self.exporter_name(role):
+                return [ports.postgres_exporter]
+            for instance in self.instances(role):
+                if name == instance.name:
+                    return [instance.port]
+        raise KeyError(name)
+
+    def running(self) -> dict[str, bool]:
+        return {name: self.processes.running(name) is not None for name in self.process_names()}
+
+    # --- state kept beside the data -----------------------------------------------------------------------
+    @property
+    def _state_file(self) -> Path:
+        return self.root / "state.json"
+
+    def state(self) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(self._state_file.read_text())
+            return data
+        except FileNotFoundError:
+            return {}
+        except json.JSONDecodeError:
+            raise NexusError(
+                f"{self._state_file} is corrupt", hint="run `nexus down` to reset the sandbox's data plane"
+            ) from None
+
+    def _save_state(self, **changes: Any) -> dict[str, Any]:
+        state = {**self.state(), **changes}
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self._state_file.with_suffix(".tmp")
+        tmp.touch(mode=0o600)
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(self._state_file)
+        return state
+
+    def _replication_password(self) -> str:
+        state = self.state()
+        password = state.get("replication_password")
+        if not isinstance(password, str):
+            password = secrets.token_urlsafe(24)
+            self._save_state(replication_password=password)
+        return password
+
+    def cache_token(self) -> str | None:
+        token = self.state().get("cache_token")
+        return token if isinstance(token, str) else None
+
+    def mode(self) -> str:
+        return str(self.state().get("mode", self.config.replication_mode))
+
+    # --- up -----------------------------------------------------------------------------------------------
+    def up(
+        self,
+        outputs: dict[str, Any],
+        clients: Callable[[str], Any],
+        *,
+        mode: str | None = None,
+        progress: Progress | None = None,
+        started: list[str] | None = None,
+    ) -> UpReport:
+        """Start every data-plane process that is not running; `started` collects what this call started."""
+        began = time.monotonic()
+        say = progress or (lambda _message: None)
+        started = started if started is not None else []
+        mode = mode or str(self.state().get("mode") or self.config.replication_mode)
+        running = self.running()
+        for name, is_running in running.items():
+            if not is_running:
+                for port in self.ports_of(name):
+                    require_free(model.LOCALHOST, port, name)
+        if all(running.values()):
+            if mode != self.mode():
+                self._set_mode(mode)
+            return UpReport([], time.monotonic() - began, mode)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o755)  # the postgres user must reach its folders below
+        self._save_state(mode=mode)
+        region_secrets = {
+            role: read_secrets(clients(self.region(role)), self.env.name_prefix) for role in model.ROLES
+        }
+        master = read_master(clients(self.region("primary")), self.env.name_prefix)
+        # Kept (0600, git-ignored state) so `nexus status` can ask Redis its role without a round trip to the
+        # emulator's Secrets Manager.
+        self._save_state(cache_token=region_secrets["primary"].cache_token)
+        pg_tls = TlsFiles(self.tls_files.certificate, self.tls_files.key, self.tls_files.ca)
+        health = outputs.get("health_check", {})
+
+        def track(name: str, was_running: bool) -> None:
+            if not was_running:
+                started.append(name)
+
+        say("link emulator")
+        self._start_link(running[LINK])
+        track(LINK, running[LINK])
+
+        primary, replica = self.postgres("primary"), self.postgres("dr")
+        say(f"PostgreSQL primary ({primary.name})")
+        if not primary.exists():
+            primary.initdb(pg_tls, self._pg_settings())
+        # Asynchronous until the replica exists: a synchronous primary would wait for it on every commit,
+        # the replication user's own creation included.
+        if not self.postgres("dr").exists():
+            primary.set_replication(Replication("async", self.standby_name("dr")), reload=False)
+        primary.start()
+        track(primary.name, running[primary.name])
+        self._bootstrap_primary(primary, master, region_secrets["primary"].app)
+
+        say("Redis primary and replica")
+        cache_primary, cache_replica = self.redis("primary"), self.redis("dr")
+        cache_primary.start(region_secrets["primary"].cache_token)
+        track(cache_primary.name, running[cache_primary.name])
+        cache_replica.start(
+            region_secrets["dr"].cache_token,
+            replica_of=(model.LOCALHOST, self.config.regions["primary"].link_redis),
+        )
+        track(cache_replica.name, running[cache_replica.name])
+
+        say(f"PostgreSQL replica ({replica.name}) through the link")
+        if not replica.exists():
+            replica.base_backup(
+                source_host=model.LOCALHOST,
+                source_port=self.config.regions["primary"].link_postgres,
+                password=self._replication_password(),
+                standby_name=self.standby_name("dr"),
+                tls=pg_tls,
+                settings=self._pg_settings(),
+            )
+        replica.start()
+        track(replica.name, running[replica.name])
+        primary.set_replication(Replication(mode, self.standby_name("dr")))
+
+        say("nexus-api, 2 instances per region")
+        self._start_apis(region_secrets, running, track)
+
+        say("edge (HAProxy)")
+        self._start_edge(health, running[EDGE])
+        track(EDGE, running[EDGE])
+
+        say("monitoring (Prometheus, Alertmanager, exporters)")
+        self._start_monitoring(master, running, track)
+        return UpReport(list(started), time.monotonic() - began, mode)
+
+    def _pg_settings(self) -> dict[str, str]:
+        return {
+            "max_connections": "100",
+            "shared_buffers": "32MB",
+            "wal_level": "replica",
+            "max_wal_senders": "5",
+            "wal_keep_size": "'256MB'",
+            "hot_standby": "on",
+            "hot_standby_feedback": "on",
+            # A promoted replica must not wait seconds before it looks for WAL again.
+            "wal_retrieve_retry_interval": "'100ms'",
+            "wal_receiver_timeout": "'10s'",
+            "wal_sender_timeout": "'10s'",
+        }
+
+    def _bootstrap_primary(
+        self, primary: LocalPostgres, master: approle.Credentials, app: approle.Credentials
+    ) -> None:
+        """The RDS side of the database: its master user, the application's database and the replication user,
+        then nexus-api's own role through `nexus db app-role`'s code path."""
+        database = api.database_name(self.chart)
+        # RDS's master user holds rds_superuser; a superuser is the local equivalent.
+        primary.ensure_login(master.username, master.password, attributes="SUPERUSER")
+        primary.ensure_login(REPLICATION_USER, self._replication_password(), attributes="REPLICATION")
+        primary.ensure_database(database, master.username)
+        target = approle.Target(model.LOCALHOST, primary.port, database, master, app)
+        approle.apply(target, approle.plan(target))
+
+    def _start_link(self, is_running: bool) -> None:
+        if is_running:
+            return
+        routes = []
+        for role in model.ROLES:
+            ports = self.config.regions[role]
+            for kind, listen, upstream in (
+                ("postgres", ports.link_postgres, ports.postgres),
+                ("redis", ports.link_redis, ports.redis),
+            ):
+                routes.append(
+                    link.Route(
+                        f"{kind}-from-{self.region(role)}",
+                        link.Endpoint(model.LOCALHOST, listen),
+                        link.Endpoint(model.LOCALHOST, upstream),
+                    )
+                )
+        config = link.LinkConfig(
+            control=link.Endpoint(model.LOCALHOST, self.config.link_control_port),
+            delay_ms=self.config.link_delay_ms,
+            jitter_ms=self.config.link_jitter_ms,
+            routes=tuple(routes),
+        )
+        path = self.root / "link.json"
+        path.write_text(json.dumps(config.to_dict(), indent=2))
+        import sys  # noqa: PLC0415
+
+        self.processes.start(
+            LINK,
+            [sys.executable, "-m", "nexus_platform.world.local.link", "--config", str(path)],
+            ready=lambda: port_accepts(model.LOCALHOST, self.config.link_control_port),
+            timeout=30,
+        )
+
+    def _start_apis(
+        self,
+        region_secrets: dict[str, RegionSecrets],
+        running: dict[str, bool],
+        track: Callable[[str, bool], None],
+    ) -> None:
+        jobs = []
+        for role in model.ROLES:
+            creds = region_secrets[role]
+            backends = api.Backends(
+                self.config.regions[role].postgres,
+                creds.app.username,
+                creds.app.password,
+                self.config.regions[role].redis,
+                creds.cache_token,
+                self.tls_files.ca,
+            )
+            jobs += [(instance, backends) for instance in self.instances(role)]
+        # In parallel: each instance spends about a second of CPU importing and connecting.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for _ in pool.map(lambda job: api.start(self.processes, self.chart, *job), jobs):
+                pass
+        for instance, _ in jobs:
+            track(instance.name, running[instance.name])
+
+    def edge_spec(self, health: dict[str, Any]) -> haproxy.EdgeSpec:
+        pools = tuple(
+            haproxy.RegionPool(
+                region=self.region(role),
+                role=role,
+                lb_host=model.LOCALHOST,
+                lb_port=self.config.regions[role].lb,
+                servers=tuple(haproxy.Server(i.name, model.LOCALHOST, i.port) for i in self.instances(role)),
+            )
+            for role in model.ROLES
+        )
+        threshold = int(health.get("failure_threshold", 3))
+        check = haproxy.HealthCheck(
+            path=str(health.get("path", "/readyz")),
+            interval_ms=self.config.check_interval_ms,
+            fall=threshold,
+            rise=threshold,
+        )
+        return haproxy.EdgeSpec(
+            edge_host=model.LOCALHOST,
+            edge_port=self.config.edge_port,
+            stats_host=model.LOCALHOST,
+            stats_port=self.config.edge_stats_port,
+            runtime_socket=self.root / "haproxy.sock",
+            pools=pools,
+            health=check,
+        )
+
+    def runtime(self) -> haproxy.Runtime:
+        return haproxy.Runtime(self.root / "haproxy.sock")
+
+    def _start_edge(self, health: dict[str, Any], is_running: bool) -> None:
+        if is_running:
+            return
+        spec = self.edge_spec(health)
+        path = self.root / "haproxy.cfg"
+        path.write_text(haproxy.render_config(spec))
+        haproxy.check_config(path)
+        self.processes.start(
+            EDGE,
+            haproxy.command(spec, path),
+            ready=lambda: port_accepts(model.LOCALHOST, self.config.edge_port),
+            timeout=30,
+        )
+
+    def _start_monitoring(
+        self, master: approle.Credentials, running: dict[str, bool], track: Callable[[str, bool], None]
+    ) -> None:
+        spec = self.monitoring_spec()
+        files = observability.write_all(spec, self.paths.root / "monitoring")
+        database = api.database_name(self.chart)
+        for role in model.ROLES:
+            name = self.exporter_name(role)
+            if running[name]:
+                continue
+            creds = master
+            exporter = next(e for e in spec.postgres_exporters if e.region == self.region(role))
+            dsn = observability.postgres_dsn(
+                user=creds.username,
+                password=creds.password,
+                host=model.LOCALHOST,
+                port=self.config.regions[role].postgres,
+                dbname=database,
+                sslmode="require",
+            )
+            argv, env = observability.postgres_exporter_argv_and_env(files, exporter, dsn)
+            port = self.config.regions[role].postgres_exporter
+            self.processes.start(
+                name,
+                argv,
+                env=env,
+                ready=_accepting(port),
+                timeout=30,
+            )
+            track(name, False)
+        for name, argv, port in (
+            (BLACKBOX, observability.blackbox_argv(spec, files), self.config.blackbox_port),
+            (ALERTMANAGER, observability.alertmanager_argv(spec, files), self.config.alertmanager_port),
+            (PROMETHEUS, observability.prometheus_argv(spec, files), self.config.prometheus_port),
+        ):
+            if running[name]:
+                continue
+            self.processes.start(name, argv, ready=_accepting(port), timeout=60)
+            track(name, False)
+
+    def monitoring_spec(self) -> observability.MonitoringSpec:
+        cfg = self.config
+        return observability.MonitoringSpec(
+            directory=self.root / "monitoring",
+            prometheus=(model.LOCALHOST, cfg.prometheus_port),
+            alertmanager=(model.LOCALHOST, cfg.alertmanager_port),
+            blackbox=(model.LOCALHOST, cfg.blackbox_port),
+            scrape_interval_s=cfg.scrape_interval_s,
+            apis=tuple(
+                observability.ApiTarget(i.region, role, model.LOCALHOST, i.port, i.name)
+                for role in model.ROLES
+                for i in self.instances(role)
+            ),
+            origins=tuple(
+                observability.Origin(self.region(role), role, f"{self.lb_url(role)}/readyz")
+                for role in model.ROLES
+            ),
+            global_url=f"{self.edge_url()}/readyz",
+            postgres_exporters=tuple(
+                observability.ExporterTarget(
+                    self.region(role), model.LOCALHOST, cfg.regions[role].postgres_exporter
+                )
+                for role in model.ROLES
+            ),
+            haproxy_metrics=(model.LOCALHOST, cfg.edge_stats_port),
+            link_metrics=(model.LOCALHOST, cfg.link_control_port),
+        )
+
+    def _set_mode(self, mode: str) -> None:
+        primary = self.postgres("primary")
+        primary.set_replication(Replication(mode, self.standby_name("dr")))
+        self._save_state(mode=mode)
+
+    # --- down ---------------------------------------------------------------------------------------------
+    def stop(self, names: Iterable[str]) -> list[str]:
+        stopped = []
+        for name in reversed(list(names)):
+            if self.processes.stop(name, grace=10):
+                stopped.append(name)
+        return stopped
+
+    def down(self) -> list[str]:
+        """Stop every data-plane process (also after a failed or interrupted `up`) and remove its data."""
+        known = self.process_names()
+        # Also what an earlier configuration started under other names (never the control plane's emulator).
+        others = [name for name in self.processes.names() if name not in known and name != "emulator"]
+        stopped = self.stop([*others, *known])
+        shutil.rmtree(self.root, ignore_errors=True)
+        return stopped

@@ -1,0 +1,1 @@
+"""The sandbox's data plane: real local processes playing the production components."""

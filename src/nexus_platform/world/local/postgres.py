@@ -1,0 +1,367 @@
+"""PostgreSQL 15 (Debian) as a region's database: the RDS primary, or its cross-region read replica.
+
+The server refuses to run as root, so when we are root (CI is) every server process and every tool that writes
+its data directory runs as the unprivileged ``postgres`` user the Debian package creates. ``postgres`` itself
+runs in the foreground under the sandbox's process manager (its own process group: stopping it takes every
+backend with it). Admin statements go over the server's UNIX socket (trust, reachable by that user and root
+only); everything else over TCP with TLS and SCRAM passwords, as RDS with ``rds.force_ssl`` requires.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from nexus_platform.errors import NexusError
+from nexus_platform.sandbox.processes import ProcessManager, ProcessRecord
+
+SERVER_USER = "postgres"
+REPLICATION_USER = "replicator"
+_REPLICATION_CONF = "nexus-replication.conf"
+
+
+def bin_dir() -> Path:
+    """The newest installed PostgreSQL's binaries (NEXUS_PG_BIN_DIR overrides)."""
+    override = os.environ.get("NEXUS_PG_BIN_DIR")
+    candidates = [Path(override)] if override else []
+    candidates += sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    for candidate in candidates:
+        if (candidate / "postgres").exists() and (candidate / "initdb").exists():
+            return candidate
+    raise NexusError("PostgreSQL server binaries not found", hint="install the Debian package postgresql")
+
+
+@dataclass(frozen=True)
+class RunAs:
+    """Who owns and runs the server: ourselves, or the postgres user when we are root."""
+
+    uid: int | None
+    gid: int | None
+    # libpq (the replica's WAL receiver, pg_basebackup) looks for client certificates under $HOME/.postgresql:
+    # root's home is unreadable to the postgres user, and an unreadable file is an error, not an absence.
+    home: str | None = None
+
+    @classmethod
+    def detect(cls) -> RunAs:
+        if os.geteuid() != 0:
+            return cls(None, None)
+        try:
+            entry = pwd.getpwnam(SERVER_USER)
+        except KeyError:
+            raise NexusError(
+                "running as root, which PostgreSQL refuses, and there is no 'postgres' user to run it as",
+                hint="install the Debian package postgresql (it creates the user)",
+            ) from None
+        return cls(entry.pw_uid, entry.pw_gid, entry.pw_dir)
+
+    def own(self, *paths: Path) -> None:
+        if self.uid is not None and self.gid is not None:
+            for path in paths:
+                os.chown(path, self.uid, self.gid)
+
+
+@dataclass(frozen=True)
+class Replication:
+    """How the primary commits: async (RDS's cross-region replica) or waiting for the replica to apply."""
+
+    mode: str  # "async" | "sync"
+    standby_name: str  # the replica's application_name
+
+    def primary_settings(self) -> dict[str, str]:
+        if self.mode == "sync":
+            return {
+                "synchronous_commit": "remote_apply",
+                "synchronous_standby_names": f"'\"{self.standby_name}\"'",
+            }
+        return {"synchronous_commit": "on", "synchronous_standby_names": "''"}
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    certificate: Path
+    key: Path
+    ca: Path
+
+
+class LocalPostgres:
+    """One region's PostgreSQL: a data directory under ``root`` and a server on 127.0.0.1:``port``."""
+
+    def __init__(self, name: str, root: Path, port: int, processes: ProcessManager) -> None:
+        self.name = name
+        self.root = root
+        self.port = port
+        self.processes = processes
+        self.run_as = RunAs.detect()
+        self.bin = bin_dir()
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "s"  # short: a UNIX socket path is limited to 107 bytes
+
+    def exists(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def _tool(self, args: Sequence[str], *, timeout: float = 120, input_text: str | None = None) -> str:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LC_ALL": "C.UTF-8",
+            "LANG": "C.UTF-8",
+            **self._home(),
+        }
+        proc = subprocess.run(
+            [str(self.bin / args[0]), *args[1:]],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            input=input_text,
+            user=self.run_as.uid,
+            group=self.run_as.gid,
+            extra_groups=[] if self.run_as.uid is not None else None,
+            cwd="/",
+            check=False,
+        )
+        if proc.returncode != 0:
+            last = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()[-1]
+            raise NexusError(f"{self.name}: {args[0]} failed: {last}", hint=f"see {self.root}")
+        return proc.stdout
+
+    def _home(self) -> dict[str, str]:
+        return {"HOME": self.run_as.home} if self.run_as.home else {}
+
+    def _prepare_root(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(exist_ok=True)
+        self.root.chmod(0o700)
+        self.socket_dir.chmod(0o700)
+        self.run_as.own(self.root, self.socket_dir)
+
+    # --- creation -----------------------------------------------------------------------------------------
+    def initdb(self, tls: TlsFiles, settings: dict[str, str]) -> None:
+        """A new cluster whose only login is the local superuser over the UNIX socket."""
+        self._prepare_root()
+        self._tool(
+            [
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SERVER_USER,
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+        )
+        self._install_tls(tls)
+        self._write_conf(settings)
+        (self.data_dir / "pg_hba.conf").write_text(
+            "# nexus sandbox: the superuser only over the socket; every TCP login with TLS and SCRAM.\n"
+            "local all all trust\n"
+            "hostssl all all 127.0.0.1/32 scram-sha-256\n"
+            f"hostssl replication {REPLICATION_USER} 127.0.0.1/32 scram-sha-256\n"
+        )
+
+    def base_backup(
+        self,
+        *,
+        source_host: str,
+        source_port: int,
+        password: str,
+        standby_name: str,
+        tls: TlsFiles,
+        settings: dict[str, str],
+    ) -> None:
+        """A streaming replica of the server at source_host:source_port (across the link)."""
+        self._prepare_root()
+        conninfo = (
+            f"host={source_host} port={source_port} user={REPLICATION_USER} password={password} "
+            f"sslmode=require application_name={standby_name}"
+        )
+        self._tool(
+            [
+                "pg_basebackup",
+                "-d",
+                conninfo,
+                "-D",
+                str(self.data_dir),
+                "-X",
+                "stream",
+                "--checkpoint=fast",
+                "-R",
+                "--no-sync",
+            ],
+            timeout=300,
+        )
+        self._install_tls(tls)
+        # The copy carries the source's configuration: this server's own settings go last and win.
+        self._write_conf(settings)
+        self.set_replication(Replication("async", standby_name), reload=False)
+
+    def _install_tls(self, tls: TlsFiles) -> None:
+        # The server reads its key only if the server user owns it and nobody else can read it.
+        for source, target in ((tls.certificate, "server.crt"), (tls.key, "server.key"), (tls.ca, "ca.crt")):
+            path = self.data_dir / target
+            shutil.copyfile(source, path)
+            path.chmod(0o600)
+            self.run_as.own(path)
+
+    def _write_conf(self, settings: dict[str, str]) -> None:
+        base = {
+            "listen_addresses": "'127.0.0.1'",
+            "port": str(self.port),
+            "unix_socket_directories": f"'{self.socket_dir}'",
+            "ssl": "on",
+            "ssl_cert_file": "'server.crt'",
+            "ssl_key_file": "'server.key'",
+            "ssl_ca_file": "'ca.crt'",
+            "password_encryption": "scram-sha-256",
+            "logging_collector": "off",
+            "update_process_title": "off",
+            **settings,
+        }
+        text = "\n# nexus sandbox\n" + "".join(f"{k} = {v}\n" for k, v in base.items())
+        text += f"include_if_exists '{_REPLICATION_CONF}'\n"
+        with (self.data_dir / "postgresql.conf").open("a") as handle:
+            handle.write(text)
+
+    def set_replication(self, replication: Replication, *, reload: bool = True) -> None:
+        """Write the commit mode (only a primary waits for a standby) and reload a running server."""
+        settings = (
+            replication.primary_settings()
+            if self.is_primary_on_disk()
+            else {"synchronous_commit": "on", "synchronous_standby_names": "''"}
+        )
+        path = self.data_dir / _REPLICATION_CONF
+        path.write_text("".join(f"{k} = {v}\n" for k, v in settings.items()))
+        self.run_as.own(path)
+        if reload and self.running():
+            self.admin("SELECT pg_reload_conf()")
+
+    def is_primary_on_disk(self) -> bool:
+        return not (self.data_dir / "standby.signal").exists()
+
+    # --- process ------------------------------------------------------------------------------------------
+    def record(self) -> ProcessRecord | None:
+        return self.processes.running(self.name)
+
+    def running(self) -> bool:
+        return self.record() is not None
+
+    def start(self) -> ProcessRecord:
+        running = self.record()
+        if running is not None:
+            return running
+        stale = self.data_dir / "postmaster.pid"
+        if stale.exists():
+            # Left by a server that was killed: the process manager knows it is gone (its pid file checks the
+            # command line), and postgres itself refuses to start while the file names a live pid.
+            stale.unlink()
+        return self.processes.start(
+            self.name,
+            [str(self.bin / "postgres"), "-D", str(self.data_dir)],
+            env=self._home(),
+            ready=self.accepting,
+            timeout=60,
+            user=self.run_as.uid,
+            group=self.run_as.gid,
+            cwd=Path("/"),
+        )
+
+    def stop(self) -> bool:
+        return self.processes.stop(self.name, grace=10)
+
+    def accepting(self) -> bool:
+        try:
+            self.admin("SELECT 1", timeout=1)
+        except NexusError:
+            return False
+        return True
+
+    # --- queries ------------------------------------------------------------------------------------------
+    def admin(
+        self,
+        statement: str,
+        params: Sequence[Any] | None = None,
+        *,
+        dbname: str = "postgres",
+        timeout: float = 3,
+    ) -> list[tuple[Any, ...]]:
+        """One statement as the superuser over the UNIX socket (autocommit); its rows."""
+        try:
+            with psycopg.connect(
+                host=str(self.socket_dir),
+                port=self.port,
+                user=SERVER_USER,
+                dbname=dbname,
+                autocommit=True,
+                connect_timeout=max(1, int(timeout)),
+            ) as conn:
+                cursor = conn.execute(statement.encode(), params)
+                return cursor.fetchall() if cursor.description else []
+        except psycopg.Error as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise NexusError(f"{self.name}: {first}") from None
+
+    def ensure_login(self, user: str, password: str, *, attributes: str) -> None:
+        """A login role with this password and these attributes (created or brought in step)."""
+        exists = self.admin("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,))
+        verb = "ALTER" if exists else "CREATE"
+        statement = sql.SQL(f"{verb} ROLE {{}} WITH LOGIN {attributes} PASSWORD {{}}").format(
+            sql.Identifier(user), sql.Literal(password)
+        )
+        self.admin(statement.as_string())
+
+    def ensure_database(self, name: str, owner: str) -> None:
+        if not self.admin("SELECT 1 FROM pg_database WHERE datname = %s", (name,)):
+            self.admin(
+                sql.SQL("CREATE DATABASE {} OWNER {}")
+                .format(sql.Identifier(name), sql.Identifier(owner))
+                .as_string()
+            )
+
+    def in_recovery(self) -> bool:
+        return bool(self.admin("SELECT pg_is_in_recovery()")[0][0])
+
+    def replication_lag(self) -> tuple[int | None, float | None]:
+        """(bytes, seconds) the standby is behind, seen from this primary's WAL sender (Nones: no standby)."""
+        rows = self.admin(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint, "
+            "extract(epoch FROM coalesce(replay_lag, interval '0'))::float8 FROM pg_stat_replication "
+            "WHERE state = 'streaming' ORDER BY 1 DESC LIMIT 1"
+        )
+        if not rows:
+            return None, None
+        return int(rows[0][0]) if rows[0][0] is not None else None, float(rows[0][1])
+
+    def replay_gap(self) -> int | None:
+        """Bytes received but not yet replayed on this standby."""
+        rows = self.admin(
+            "SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint"
+        )
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def streaming(self) -> bool:
+        return bool(self.admin("SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'")[0][0])
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
