@@ -22,7 +22,7 @@ TF_DIRS := terraform/aws terraform/bootstrap
 # The delivery pipeline's steps (Jenkinsfile stages), runnable locally.
 include cicd/pipeline.mk
 
-.PHONY: help setup up down status test check lint typecheck fmt tf-fmt-check tf-validate tf-test checkov unit integration bench-api clean
+.PHONY: help setup up down status test check lint typecheck fmt tf-fmt-check tf-validate tf-test checkov unit integration bench-api bench-sandbox clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -66,7 +66,7 @@ down: $(STAMPS)/venv ## stop everything the sandbox started
 status: $(STAMPS)/venv ## is the sandbox running?
 	@$(BIN)/nexus status
 
-PY_DIRS := src tests services/nexus-api
+PY_DIRS := src tests bench services/nexus-api
 
 lint: $(STAMPS)/venv ## ruff, hadolint
 	@$(BIN)/ruff check $(PY_DIRS)
@@ -121,6 +121,10 @@ test: setup lint typecheck tf-fmt-check tf-validate checkov ## the whole suite
 
 bench-api: $(STAMPS)/apt $(STAMPS)/venv ## nexus-api load benchmark (req/s, p50/p99 for reads and writes)
 	@$(BIN)/python services/nexus-api/bench/run.py
+
+bench-sandbox: $(STAMPS)/apt $(STAMPS)/venv ## sandbox: data-plane start, memory, edge -> DR latency; link overhead
+	@$(BIN)/python bench/sandbox.py
+	@$(BIN)/python bench/link_overhead.py
 
 clean: down ## remove caches and the sandbox state (keeps the venvs)
 	@rm -rf .nexus/tf .nexus/state .pytest_cache .mypy_cache .ruff_cache

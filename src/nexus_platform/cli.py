@@ -140,6 +140,8 @@ def up(
     config = model.sandbox_config()
     data = dataplane.DataPlane(plane.paths, config, plane.env)
     emulator_was_running = plane.emulator() is not None
+    # Before anything starts: a taken port must not leave a half-started sandbox behind.
+    before = data.check_ports()
     started: list[str] = []
     text = output is Output.text
     try:
@@ -169,10 +171,11 @@ def up(
                 progress=say,
                 started=started,
             )
-    except BaseException:
-        # Ctrl-C or a failure: stop what this run started (a running sandbox it found stays as it was).
-        data.stop(started)
-        if not emulator_was_running and started:
+    except BaseException as exc:
+        # Stop what this run started of the data plane (what it found running stays as it was). On Ctrl-C the
+        # emulator it started goes too; after a failure it stays, so the next `up` need not apply again.
+        data.stop([name for name, was_running in before.items() if not was_running])
+        if isinstance(exc, KeyboardInterrupt) and not emulator_was_running:
             plane.down()
         raise
     edge = traffic.Client(data.edge_url())

@@ -1,59 +1,26 @@
 """`nexus up` from an empty state against the real emulator and the real Terraform, read back through boto3.
 
-One apply serves every test in this module (it takes minutes); `nexus down` at the end must leave no process.
+One apply serves the whole session (tests/integration/conftest.py); this module runs last, and its last test
+is `nexus down` after an `up` killed half-way, which must leave no process and no listener behind.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import signal
 import subprocess
-import sys
-from collections.abc import Iterator
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from tests.integration.conftest import NEXUS, nexus
+from tests.integration.sandboxlib import data_plane, leftovers
 
 from nexus_platform import model
-from nexus_platform.sandbox.controlplane import ControlPlane
 
 pytestmark = pytest.mark.integration
-
-NEXUS = [sys.executable, "-c", "from nexus_platform.cli import main; main()"]
-
-
-def nexus(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*NEXUS, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
-    )
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    state = tmp_path_factory.mktemp("nexus-state")
-    env = {**os.environ, "NEXUS_STATE_DIR": str(state)}
-    sandbox_model = model.environment("sandbox")
-    try:
-        first = nexus("up", "--output", "json", env=env, timeout=800)
-        assert first.returncode == 0, first.stderr[-3000:]
-        os.environ["NEXUS_STATE_DIR"] = str(state)
-        plane = ControlPlane()
-        outputs = plane.root().outputs()
-        yield {
-            "env": env,
-            "state": state,
-            "first": json.loads(first.stdout),
-            "outputs": outputs,
-            "endpoint": sandbox_model.endpoint_url,
-            "model": sandbox_model,
-            "plane": plane,
-        }
-    finally:
-        os.environ.pop("NEXUS_STATE_DIR", None)
-        down = nexus("down", env=env, timeout=120)
-        print(down.stdout, down.stderr)
 
 
 def regional(sandbox: dict[str, Any], role: str) -> tuple[str, dict[str, Any]]:
@@ -182,14 +149,29 @@ def test_replan_after_apply_reports_drift(sandbox: dict[str, Any]) -> None:
     assert report["drifting"] == 0, report["changes"]
 
 
-def test_down_leaves_no_process(sandbox: dict[str, Any]) -> None:
-    record = json.loads((Path(sandbox["state"]) / "run" / "emulator.json").read_text())
-    down = nexus("down", "--output", "json", env=sandbox["env"], timeout=120)
-    assert json.loads(down.stdout) == {"stopped": True}
-    # Gone, or a zombie awaiting its reaper (the emulator outlives the `nexus up` that started it).
+def test_down_after_a_killed_up_leaves_no_process_and_no_listener(sandbox: dict[str, Any]) -> None:
+    state: Path = sandbox["state"]
+    record = json.loads((state / "run" / "emulator.json").read_text())
+    # Stop the data plane only (the control plane stays applied), then kill an `up` while it rebuilds it:
+    # SIGKILL, so nothing of its own cleanup runs.
+    plane = data_plane()
+    plane.stop(plane.process_names())
+    up = subprocess.Popen(
+        [*NEXUS, "up"], env=sandbox["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    region = model.environment("sandbox").region("primary").name
+    deadline = time.monotonic() + 120
+    while not (state / "run" / f"{region}.redis.json").exists() and time.monotonic() < deadline:
+        assert up.poll() is None, up.stdout.read() if up.stdout else ""
+        time.sleep(0.05)
+    up.send_signal(signal.SIGKILL)
+    up.wait(timeout=30)
+    down = nexus("down", "--output", "json", env=sandbox["env"], timeout=180)
+    assert down.returncode == 0, down.stderr
+    assert json.loads(down.stdout)["stopped"] is True
+    # The emulator: gone, or a zombie awaiting its reaper (it outlives the `nexus up` that started it).
     stat = Path(f"/proc/{record['pid']}/stat")
     assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    leftovers = subprocess.run(
-        ["pgrep", "-f", "nexus_platform.sandbox.emulator"], check=False, capture_output=True, text=True
-    )
-    assert str(record["pid"]) not in leftovers.stdout.split()
+    processes, listeners = leftovers(state)
+    assert not processes, processes
+    assert not listeners, listeners

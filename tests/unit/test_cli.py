@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tests.support import ROOT, free_port
 
 NEXUS = [sys.executable, "-c", "from nexus_platform.cli import main; main()"]
 
 
-def run(*args: str, state_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NEXUS_STATE_DIR": str(state_dir), "COLUMNS": "200"}
+def run(*args: str, state_dir: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NEXUS_STATE_DIR": str(state_dir), "COLUMNS": "200", **extra}
     return subprocess.run([*NEXUS, *args], capture_output=True, text=True, env=env, timeout=60, check=False)
 
 
@@ -98,3 +101,55 @@ def test_infra_env_prints_exports_for_an_offline_terraform(tmp_path: Path) -> No
     lines = dict(line.removeprefix("export ").split("=", 1) for line in result.stdout.splitlines())
     assert lines["CHECKPOINT_DISABLE"] == "1"
     assert Path(lines["TF_CLI_CONFIG_FILE"]).is_file()
+
+
+def _config_with_free_ports(tmp_path: Path) -> tuple[Path, dict[str, int]]:
+    """sandbox.toml with every port moved to one that is free now."""
+    text = (ROOT / "sandbox.toml").read_text()
+    ports: dict[str, int] = {}
+
+    def fresh(match: re.Match[str]) -> str:
+        if match.group(2).startswith("["):
+            values = [str(free_port()) for _ in match.group(2).strip("[]").split(",")]
+            return f"{match.group(1)}[{', '.join(values)}]"
+        port = free_port()
+        ports.setdefault(match.group(1).split("=")[0].strip(), port)
+        return f"{match.group(1)}{port}"
+
+    text = re.sub(r"^(\w*port\w* = )(\[[^\]]*\]|\d+)", fresh, text, flags=re.MULTILINE)
+    path = tmp_path / "sandbox.toml"
+    path.write_text(text)
+    return path, ports
+
+
+def test_a_taken_port_is_one_line_naming_its_holder_and_nothing_starts(tmp_path: Path) -> None:
+    config, ports = _config_with_free_ports(tmp_path)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", ports["port"]))  # [edge] port
+        holder.listen()
+        result = run("up", state_dir=tmp_path / "state", NEXUS_SANDBOX_CONFIG=str(config))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"port 127.0.0.1:{ports['port']} (edge) is taken, held by pid {os.getpid()}" in lines[0]
+    assert "Traceback" not in result.stderr
+    # Nothing was started: no pid file, so not even the emulator.
+    assert not list((tmp_path / "state").glob("run/*.json"))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("lb_port = 18080", "lb_port = 80"), "regions.primary.lb_port must be a port from 1024 to 65535"),
+        (("mode = \"async\"", "mode = \"eventual\""), "replication.mode must be one of async, sync"),
+        (("lb_port = 28080", "lb_port = 18080"), "both use port 18080"),
+        (("[link]", "[link"), "is not valid TOML"),
+    ],
+)
+def test_a_bad_sandbox_config_is_one_line(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+    config = tmp_path / "sandbox.toml"
+    config.write_text((ROOT / "sandbox.toml").read_text().replace(*edit))
+    result = run("status", state_dir=tmp_path, NEXUS_SANDBOX_CONFIG=str(config))
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert message in result.stderr

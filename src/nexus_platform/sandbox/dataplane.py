@@ -192,6 +192,15 @@ class DataPlane:
     def running(self) -> dict[str, bool]:
         return {name: self.processes.running(name) is not None for name in self.process_names()}
 
+    def check_ports(self) -> dict[str, bool]:
+        """Which processes run; every port of one that does not must be free (else a one-line error)."""
+        running = self.running()
+        for name, is_running in running.items():
+            if not is_running:
+                for port in self.ports_of(name):
+                    require_free(model.LOCALHOST, port, name)
+        return running
+
     # --- state kept beside the data -----------------------------------------------------------------------
     @property
     def _state_file(self) -> Path:
@@ -247,11 +256,7 @@ class DataPlane:
         say = progress or (lambda _message: None)
         started = started if started is not None else []
         mode = mode or str(self.state().get("mode") or self.config.replication_mode)
-        running = self.running()
-        for name, is_running in running.items():
-            if not is_running:
-                for port in self.ports_of(name):
-                    require_free(model.LOCALHOST, port, name)
+        running = self.check_ports()
         if all(running.values()):
             if mode != self.mode():
                 self._set_mode(mode)

@@ -173,9 +173,11 @@ class ProcessManager:
                     f"{name} exited with code {proc.returncode} while starting",
                     hint=f"see {log_path}",
                 )
-            if ready():
+            # Ready only once the child runs our command: between fork and exec its command line is ours,
+            # and `running()` (which checks it) would not know the process yet.
+            if _alive(record) and ready():
                 return record
-            time.sleep(0.2)
+            time.sleep(0.05)
         self.stop(name)
         raise NexusError(f"{name} did not become ready within {timeout:.0f}s", hint=f"see {log_path}")
 

@@ -1,0 +1,56 @@
+"""One sandbox for the whole integration session: `nexus up` from an empty state (both planes), shared by the
+control-plane and data-plane suites (the apply takes minutes); `nexus down` at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nexus_platform import model
+from nexus_platform.sandbox.controlplane import ControlPlane
+
+NEXUS = [sys.executable, "-c", "from nexus_platform.cli import main; main()"]
+
+
+def nexus(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*NEXUS, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[dict[str, Any]]:
+    # Not pytest's tmp_path: its folders are 0700 root-owned, and PostgreSQL runs as the postgres user.
+    state = Path(tempfile.mkdtemp(prefix="nexus-it-"))
+    state.chmod(0o755)
+    env = {**os.environ, "NEXUS_STATE_DIR": str(state)}
+    sandbox_model = model.environment("sandbox")
+    try:
+        first = nexus("up", "--output", "json", env=env, timeout=800)
+        assert first.returncode == 0, first.stderr[-3000:]
+        os.environ["NEXUS_STATE_DIR"] = str(state)
+        plane = ControlPlane()
+        outputs = plane.root().outputs()
+        yield {
+            "env": env,
+            "state": state,
+            "first": json.loads(first.stdout),
+            "outputs": outputs,
+            "endpoint": sandbox_model.endpoint_url,
+            "model": sandbox_model,
+            "plane": plane,
+        }
+    finally:
+        os.environ.pop("NEXUS_STATE_DIR", None)
+        down = nexus("down", env=env, timeout=120)
+        print(down.stdout, down.stderr)
+        shutil.rmtree(state, ignore_errors=True)

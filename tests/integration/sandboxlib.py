@@ -1,0 +1,39 @@
+"""What the sandbox leaves behind: processes of a state folder and listeners on its ports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nexus_platform import model
+from nexus_platform.sandbox import dataplane
+from nexus_platform.sandbox.controlplane import ControlPlane
+from nexus_platform.sandbox.processes import port_accepts
+
+
+def data_plane() -> dataplane.DataPlane:
+    plane = ControlPlane()
+    return dataplane.DataPlane(plane.paths, model.sandbox_config(), plane.env)
+
+
+def sandbox_ports() -> list[int]:
+    return [*model.sandbox_config().ports().values(), model.environment("sandbox").emulator_port]
+
+
+def leftovers(state: Path) -> tuple[list[str], list[int]]:
+    """Live processes started from, or working in, `state` (PostgreSQL's backends work in their data
+    directory), and the sandbox ports that still accept connections."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if proc.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            cmdline = proc.joinpath("cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = str(proc.joinpath("cwd").readlink())
+        except OSError:
+            continue
+        if str(state) in cmdline or cwd.startswith(str(state)):
+            found.append(f"{proc.name}: {cmdline[:160]} (cwd {cwd})")
+    listening = [port for port in sandbox_ports() if port_accepts(model.LOCALHOST, port, timeout=0.2)]
+    return found, listening

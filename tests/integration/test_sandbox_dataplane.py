@@ -1,0 +1,180 @@
+"""The sandbox's data plane, on the session's sandbox (tests/integration/conftest.py): real PostgreSQL, Redis,
+nexus-api, HAProxy, the link emulator, Prometheus and Alertmanager, driven through the `nexus` CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from tests.integration.conftest import NEXUS, nexus
+from tests.integration.sandboxlib import data_plane
+from tests.support import ROOT
+
+from nexus_platform import model
+from nexus_platform.sandbox import traffic
+
+pytestmark = pytest.mark.integration
+
+
+def status(sandbox: dict[str, Any]) -> dict[str, Any]:
+    result = nexus("status", "--output", "json", env=sandbox["env"], timeout=60)
+    assert result.returncode == 0, result.stderr
+    payload: dict[str, Any] = json.loads(result.stdout)
+    return payload
+
+
+def wait_for(condition: Any, what: str, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def test_first_up_started_both_planes_and_proved_the_path(sandbox: dict[str, Any]) -> None:
+    first = sandbox["first"]
+    env = sandbox["model"]
+    assert set(first["dataplane"]["started"]) == set(data_plane().process_names())
+    proof = first["proof"]
+    assert proof["written_in"] == env.region("primary").name
+    assert proof["served_by"] == env.region("primary").name
+    assert proof["read_from"] == env.region("dr").name
+    print(
+        f"\ndata plane started in {first['dataplane']['seconds']} s; write visible in DR after "
+        f"{proof['visible_after_ms']:.0f} ms"
+    )
+
+
+def test_status_shows_both_planes_in_the_documented_shape(sandbox: dict[str, Any]) -> None:
+    payload = wait_for(lambda: (s := status(sandbox))["running"] and s, "every process up")
+    assert payload["control_plane"]["emulator"]["running"] is True
+    assert payload["regions"]["primary"]["database"]["role"] == "primary"
+    assert payload["regions"]["dr"]["database"]["role"] == "replica"
+    assert payload["regions"]["dr"]["database"]["streaming"] is True
+    assert payload["regions"]["primary"]["cache"]["role"] == "primary"
+    assert payload["regions"]["dr"]["cache"]["role"] == "replica"
+    assert payload["link"]["state"] == "up"
+    assert payload["link"]["delay_ms"] == model.sandbox_config().link_delay_ms
+    assert payload["edge"]["serving_region"] == sandbox["model"].region("primary").name
+    for role in model.ROLES:
+        assert len(payload["regions"][role]["api_urls"]) == len(model.sandbox_config().regions[role].apis)
+
+
+def test_a_write_at_the_edge_is_readable_in_the_dr_region(sandbox: dict[str, Any]) -> None:
+    plane = data_plane()
+    edge, dr_api = traffic.Client(plane.edge_url()), traffic.Client(plane.instances("dr")[0].url)
+    write = traffic.write_and_follow(edge, dr_api, plane.region("dr"), prefix="it-edge")
+    assert write.written_in == plane.region("primary")
+    code, _, record = edge.request("GET", f"/api/v1/records/{write.record_id}")
+    assert code == 200 and record["id"] == write.record_id
+    # The DR region refuses writes (read-only standby): the edge, not the client, decides where writes go.
+    code, _, _ = dr_api.request("PUT", "/api/v1/records/it-dr-direct", {"data": {"x": 1}})
+    assert code == 503
+
+
+def test_the_database_role_command_works_in_the_sandbox(sandbox: dict[str, Any]) -> None:
+    result = nexus("db", "app-role", "--env", "sandbox", "--execute", "--output", "json", env=sandbox["env"])
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["steps"] == []  # `nexus up` made the role through the same code path
+
+
+def test_prometheus_runs_the_repository_rules_against_live_targets(sandbox: dict[str, Any]) -> None:
+    base = f"http://127.0.0.1:{model.sandbox_config().prometheus_port}"
+    expected = sum(
+        len(group["rules"])
+        for path in sorted((ROOT / "monitoring" / "rules").glob("*.yaml"))
+        for group in yaml.safe_load(path.read_text())["groups"]
+    )
+    groups = get_json(f"{base}/api/v1/rules")["data"]["groups"]
+    assert sum(len(group["rules"]) for group in groups) == expected
+
+    def all_up() -> list[dict[str, Any]] | None:
+        targets = get_json(f"{base}/api/v1/targets")["data"]["activeTargets"]
+        return targets if targets and all(t["health"] == "up" for t in targets) else None
+
+    targets = wait_for(all_up, "every scrape target up", timeout=60)
+    jobs = {t["labels"]["job"] for t in targets}
+    assert {"nexus-api", "blackbox", "postgres", "haproxy", "link"} <= jobs
+    # The replica's lag reaches the rules' recording rule under the DR region's name.
+    dr = sandbox["model"].region("dr").name
+    lag = wait_for(
+        lambda: get_json(f"{base}/api/v1/query?query=nexus:db_replica_lag_seconds:max")["data"]["result"],
+        "the replica lag series",
+        timeout=60,
+    )
+    assert [series["metric"]["region"] for series in lag] == [dr]
+
+
+def test_a_killed_process_shows_down_and_up_restarts_only_it(sandbox: dict[str, Any]) -> None:
+    plane = data_plane()
+    victim = plane.instances("primary")[1]
+    record = plane.processes.running(victim.name)
+    assert record is not None
+    os.killpg(record.pid, signal.SIGKILL)
+    after = status(sandbox)
+    row = next(p for p in after["regions"]["primary"]["processes"] if p["name"] == victim.name)
+    assert row["up"] is False and after["running"] is False
+    again = nexus("up", "--output", "json", env=sandbox["env"], timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    report = json.loads(again.stdout)
+    assert report["applied"] is False
+    assert report["dataplane"]["started"] == [victim.name]
+    noop = nexus("up", "--output", "json", env=sandbox["env"], timeout=300)
+    assert json.loads(noop.stdout)["dataplane"]["started"] == []
+
+
+def test_sync_mode_makes_the_primary_wait_for_the_replica(sandbox: dict[str, Any]) -> None:
+    plane = data_plane()
+    try:
+        result = nexus("up", "--sync", "--output", "json", env=sandbox["env"], timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert json.loads(result.stdout)["dataplane"]["mode"] == "sync"
+        primary, replica = plane.postgres("primary"), plane.postgres("dr")
+        assert primary.admin("SHOW synchronous_commit") == [("remote_apply",)]
+        assert primary.admin("SHOW synchronous_standby_names") == [(f'"{plane.standby_name("dr")}"',)]
+        # Set on the primary only: a promoted replica must not wait for a standby it does not have.
+        assert replica.admin("SHOW synchronous_standby_names") == [("",)]
+        rows = primary.admin("SELECT sync_state FROM pg_stat_replication")
+        assert rows == [("sync",)]
+        assert status(sandbox)["mode"] == "sync"
+    finally:
+        back = nexus("up", "--async", env=sandbox["env"], timeout=300)
+        assert back.returncode == 0, back.stderr[-2000:]
+    assert data_plane().postgres("primary").admin("SHOW synchronous_standby_names") == [("",)]
+
+
+def test_ctrl_c_during_up_stops_what_it_started(sandbox: dict[str, Any]) -> None:
+    plane = data_plane()
+    plane.stop(plane.process_names())
+    state: Path = sandbox["state"]
+    up = subprocess.Popen(
+        [*NEXUS, "up"], env=sandbox["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    first_api = plane.instances("primary")[0].name
+    wait_for(
+        lambda: (state / "run" / f"{first_api}.json").exists() or up.poll() is not None,
+        "nexus up to reach nexus-api",
+        timeout=120,
+    )
+    up.send_signal(signal.SIGINT)
+    output, _ = up.communicate(timeout=120)
+    assert up.returncode == 130, output
+    assert not any(plane.running().values()), plane.running()
+    assert plane.processes.running("emulator") is not None  # it was running before this `up`: it stays
+    restored = nexus("up", env=sandbox["env"], timeout=300)
+    assert restored.returncode == 0, restored.stderr[-2000:]
