@@ -141,7 +141,7 @@ def test_a_taken_port_is_one_line_naming_its_holder_and_nothing_starts(tmp_path:
     ("edit", "message"),
     [
         (("lb_port = 18080", "lb_port = 80"), "regions.primary.lb_port must be a port from 1024 to 65535"),
-        (("mode = \"async\"", "mode = \"eventual\""), "replication.mode must be one of async, sync"),
+        (('mode = "async"', 'mode = "eventual"'), "replication.mode must be one of async, sync"),
         (("lb_port = 28080", "lb_port = 18080"), "both use port 18080"),
         (("[link]", "[link"), "is not valid TOML"),
     ],
