@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from nexus_platform import model
+
 REPO = Path(__file__).resolve().parents[2]
 CICD = REPO / "cicd"
 ARGOCD = CICD / "argocd"
@@ -24,9 +26,13 @@ JENKINSFILE = CICD / "Jenkinsfile"
 PYTHON = Path(sys.executable)
 
 GIT_REPO_URL = "https://git.nexus-platform.example.com/platform/nexus-platform.git"
+
+PRODUCTION = model.environment("production")
+# Per region role, the EKS cluster Argo CD deploys to and its AWS region, from production.tfvars: Terraform
+# names each region's cluster "<name prefix>-<role>" (terraform/aws/networking.tf, local.regions[*].name).
 CLUSTERS = {
-    "primary": {"cluster": "nexus-production-primary", "region": "us-east-1"},
-    "dr": {"cluster": "nexus-production-dr", "region": "eu-west-1"},
+    region.role: {"cluster": f"{PRODUCTION.name_prefix}-{region.role}", "region": region.name}
+    for region in PRODUCTION.regions
 }
 
 

@@ -183,7 +183,7 @@ def test_binding_names_the_regions_terraform_target_group(app: dict[str, Any]) -
 
 def test_the_two_regions_bind_different_target_groups() -> None:
     names = {binding(app)["spec"]["targetGroupName"] for app in APPS}
-    assert names == {"nexus-production-primary-app", "nexus-production-dr-app"}
+    assert names == {f"{c['cluster']}-app" for c in CLUSTERS.values()}
 
 
 @pytest.mark.parametrize("app", APPS, ids=IDS)

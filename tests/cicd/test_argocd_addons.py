@@ -11,6 +11,7 @@ import pytest
 import yaml
 from packaging.version import Version
 from tests.cicd.helpers import ARGOCD, GIT_REPO_URL, REPO, generate, load_docs, sources
+from tests.support import tfvars
 
 LOCAL_CHARTS = "cicd/argocd/addons/charts/"
 TABLE = yaml.safe_load((ARGOCD / "versions.yaml").read_text())
@@ -138,11 +139,9 @@ def test_values_files_referenced_by_addons_exist() -> None:
 
 
 def test_cluster_autoscaler_matches_the_clusters_kubernetes_minor() -> None:
-    tfvars = (REPO / "terraform" / "aws" / "production.tfvars").read_text()
-    match = re.search(r'^kubernetes_version\s*=\s*"(\d+\.\d+)"', tfvars, re.M)
-    assert match
+    kubernetes = tfvars("production")["kubernetes_version"]
     ca = version(TABLE["addons"]["cluster-autoscaler"]["ships"]["cluster-autoscaler"])
-    assert f"{ca.major}.{ca.minor}" == match.group(1)
+    assert f"{ca.major}.{ca.minor}" == kubernetes
 
 
 def test_elastic_stack_resources_share_one_version_and_connect() -> None:

@@ -17,6 +17,7 @@ from tests.helm.helmchart import (
     render_file,
     render_values,
 )
+from tests.support import private_subnets
 
 
 def env_of(container: dict[str, Any]) -> dict[str, Any]:
@@ -323,14 +324,16 @@ def test_network_policy_egress_only_to_database_cache_dns_and_istiod(rendered_la
     }
 
 
-def test_network_policy_database_cidrs_are_the_regions_private_subnets(
-    primary: Rendered, dr: Rendered
+@pytest.mark.parametrize("port", [5432, 6379], ids=["database", "cache"])
+def test_network_policy_datastore_cidrs_are_the_regions_private_subnets(
+    primary: Rendered, dr: Rendered, port: int
 ) -> None:
-    for r, prefix in ((primary, "10.10."), (dr, "10.20.")):
+    """RDS and ElastiCache live in the private subnets of Terraform's address plan (production.tfvars)."""
+    for role, r in (("primary", primary), ("dr", dr)):
         egress = api_policy(r)["spec"]["egress"]
-        db = next(rule for rule in egress if rule["ports"] == [{"port": 5432, "protocol": "TCP"}])
-        cidrs = [peer["ipBlock"]["cidr"] for peer in db["to"]]
-        assert cidrs and all(c.startswith(prefix) and c.endswith("/20") for c in cidrs)
+        rule = next(rule for rule in egress if rule["ports"] == [{"port": port, "protocol": "TCP"}])
+        cidrs = sorted(peer["ipBlock"]["cidr"] for peer in rule["to"])
+        assert cidrs == sorted(private_subnets("production", role)), role
 
 
 def test_network_policy_without_istio_has_no_istiod_egress() -> None:

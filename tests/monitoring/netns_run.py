@@ -19,7 +19,6 @@ import ctypes
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,11 +30,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# Run as a script (sys.path[0] is tests/monitoring): the repository root makes the suites' helpers importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.support import free_port
 
 
 def get_json(url: str, data: Any = None) -> Any:

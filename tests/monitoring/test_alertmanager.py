@@ -17,6 +17,8 @@ import pytest
 import yaml
 from tests.monitoring import obslib
 
+from nexus_platform import model
+
 CONFIG = obslib.MONITORING / "alertmanager.yaml"
 NETNS_RUN = Path(__file__).with_name("netns_run.py")
 
@@ -113,12 +115,11 @@ def test_sns_receivers_use_the_topics_terraform_creates() -> None:
     monitoring_tf = (obslib.ROOT / "terraform" / "aws" / "monitoring.tf").read_text()
     assert 'name              = "${local.name_prefix}-alerts"' in monitoring_tf
     assert 'name              = "${local.name_prefix}-alerts-global"' in monitoring_tf
-    tfvars = (obslib.ROOT / "terraform" / "aws" / "production.tfvars").read_text()
-    values = dict(re.findall(r'^(\w+)\s*=\s*"([^"]*)"', tfvars, re.MULTILINE))
-    prefix = f"{values['project']}-{values['environment']}"
+    production = model.environment("production")
+    prefix = production.name_prefix
     expected = {
-        "primary": (values["primary_region"], f"{prefix}-alerts"),
-        "dr": (values["dr_region"], f"{prefix}-alerts"),
+        "primary": (production.region("primary").name, f"{prefix}-alerts"),
+        "dr": (production.region("dr").name, f"{prefix}-alerts"),
         "global": ("us-east-1", f"{prefix}-alerts-global"),
     }
     receivers = {receiver["name"]: receiver for receiver in _config()["receivers"]}

@@ -21,6 +21,9 @@ from typing import Any
 import pytest
 import yaml
 from tests.monitoring import obslib
+from tests.support import tfvars
+
+from nexus_platform import model
 
 CONFIG = obslib.MONITORING / "prometheus.yaml"
 SD_TARGETS = Path(__file__).with_name("sd_targets.yaml")
@@ -136,10 +139,9 @@ def test_scrape_jobs_cover_the_platform() -> None:
 
 
 def test_blackbox_probes_both_origins_and_the_global_endpoints() -> None:
-    tfvars = (obslib.ROOT / "terraform" / "aws" / "production.tfvars").read_text()
-    domain = re.search(r'^domain_name\s*=\s*"([^"]+)"', tfvars, re.MULTILINE).group(1)  # type: ignore[union-attr]
-    primary = re.search(r'^primary_region\s*=\s*"([^"]+)"', tfvars, re.MULTILINE).group(1)  # type: ignore[union-attr]
-    dr = re.search(r'^dr_region\s*=\s*"([^"]+)"', tfvars, re.MULTILINE).group(1)  # type: ignore[union-attr]
+    domain = tfvars("production")["domain_name"]
+    production = model.environment("production")
+    primary, dr = production.region("primary").name, production.region("dr").name
     job = next(job for job in _config()["scrape_configs"] if job["job_name"] == "blackbox")
     targets = {target: group["labels"] for group in job["static_configs"] for target in group["targets"]}
     assert targets == {
@@ -162,12 +164,12 @@ def test_route53_health_checks_are_mapped_to_the_region_they_check() -> None:
     dns = (obslib.ROOT / "terraform" / "aws" / "dns.tf").read_text()
     assert 'Name = "${local.regions.primary.name}-readyz"' in dns
     assert 'Name = "${local.regions.dr.name}-readyz"' in dns
-    tfvars = (obslib.ROOT / "terraform" / "aws" / "production.tfvars").read_text()
-    regions = dict(re.findall(r'^(primary|dr)_region\s*=\s*"([^"]+)"', tfvars, re.MULTILINE))
+    production = model.environment("production")
+    regions = {region.role: region.name for region in production.regions}
     job = next(job for job in _config()["scrape_configs"] if job["job_name"] == "yace")
     mapping = {rule["replacement"]: rule["regex"] for rule in job["metric_relabel_configs"]}
     for role, region in regions.items():
-        name = f"nexus-production-{role}-readyz"
+        name = f"{production.name_prefix}-{role}-readyz"
         assert re.fullmatch(mapping[region], f"aws_route53_health_check_status_minimum;{name}"), role
         other = next(r for r in regions.values() if r != region)
         assert not re.fullmatch(mapping[other], f"aws_route53_health_check_status_minimum;{name}"), role

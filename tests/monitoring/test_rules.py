@@ -138,8 +138,12 @@ def _threshold(alert: str) -> float:
 )
 def test_thresholds_are_the_platform_targets(alert: str, target: int) -> None:
     assert _threshold(alert) == target
-    # the early warning stays well below the budget
-    assert telemetry.REPLICA_LAG_WARNING_SECONDS <= telemetry.RPO_TARGET_SECONDS / 4
+
+
+def test_the_replica_lag_warning_fires_well_before_the_rpo_alert() -> None:
+    """The early warning leaves time to act: at most a quarter of the RPO budget, as the rules say it."""
+    warning, budget = _threshold("RdsReplicaLagHigh"), _threshold("RdsReplicaLagAboveRpo")
+    assert 0 < warning <= budget / 4, (warning, budget)
 
 
 def test_slo_alerts_follow_the_multiwindow_multi_burn_rate_table() -> None:

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
-
-from nexus_platform.sandbox.emulator_patches import apply_all
 
 ROLE = "arn:aws:iam::123456789012:role/backup"
 
 
 @pytest.fixture
-def backup(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}.items():
-        monkeypatch.setenv(name, value)
-    apply_all()
-    with mock_aws():
-        client = boto3.client("backup", region_name="eu-west-1")
-        client.create_backup_vault(BackupVaultName="vault")
-        yield client
+def backup(aws: None) -> Any:
+    client = boto3.client("backup", region_name="eu-west-1")
+    client.create_backup_vault(BackupVaultName="vault")
+    return client
 
 
 def _plan(client: Any) -> str:

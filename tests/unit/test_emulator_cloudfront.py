@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
-
-from nexus_platform.sandbox.emulator_patches import apply_all
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
 
 
 @pytest.fixture
-def cloudfront(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}.items():
-        monkeypatch.setenv(name, value)
-    apply_all()
-    with mock_aws():
-        yield boto3.client("cloudfront", region_name="us-east-1")
+def cloudfront(aws: None) -> Any:
+    return boto3.client("cloudfront", region_name="us-east-1")
 
 
 def _origin(origin_id: str) -> dict[str, Any]:

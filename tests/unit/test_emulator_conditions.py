@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from nexus_platform.sandbox.emulator_patches import apply_all
 from nexus_platform.sandbox.emulator_patches.iam_conditions import SECURE_TRANSPORT, condition_matches
-
-apply_all()
 
 
 @pytest.mark.parametrize(
@@ -41,26 +36,25 @@ def test_condition_operators(
 
 
 @pytest.fixture
-def tls_only_bucket() -> Iterator[object]:
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="state")
-        s3.put_object(Bucket="state", Key="k", Body=b"v")
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": ["arn:aws:s3:::state", "arn:aws:s3:::state/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
-            ],
-        }
-        s3.put_bucket_policy(Bucket="state", Policy=json.dumps(policy))
-        yield s3
+def tls_only_bucket(aws: None) -> object:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="state")
+    s3.put_object(Bucket="state", Key="k", Body=b"v")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::state", "arn:aws:s3:::state/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+    s3.put_bucket_policy(Bucket="state", Policy=json.dumps(policy))
+    return s3
 
 
 def test_tls_only_policy_allows_https_and_denies_plain_http(tls_only_bucket: object) -> None:

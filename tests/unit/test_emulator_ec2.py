@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
-
-from nexus_platform.sandbox.emulator_patches import apply_all
 
 
 @pytest.fixture
-def ec2(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}.items():
-        monkeypatch.setenv(name, value)
-    apply_all()
-    with mock_aws():
-        yield boto3.client("ec2", region_name="us-east-1")
+def ec2(aws: None) -> Any:
+    return boto3.client("ec2", region_name="us-east-1")
 
 
 def test_rule_descriptions_for_every_peer(ec2: Any) -> None:

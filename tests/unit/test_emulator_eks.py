@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
-
-from nexus_platform.sandbox.emulator_patches import apply_all
 
 REGION = "eu-west-1"
 ROLE = "arn:aws:iam::123456789012:role/eks"
 
 
 @pytest.fixture
-def eks(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}.items():
-        monkeypatch.setenv(name, value)
-    apply_all()
-    with mock_aws():
-        yield boto3.client("eks", region_name=REGION), boto3.client("ec2", region_name=REGION)
+def eks(aws: None) -> tuple[Any, Any]:
+    return boto3.client("eks", region_name=REGION), boto3.client("ec2", region_name=REGION)
 
 
 def _cluster(eks: Any, ec2: Any, **extra: Any) -> tuple[dict[str, Any], str, list[str]]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import time
 from pathlib import Path
@@ -57,7 +58,24 @@ def test_stale_pid_file_of_another_command_is_not_trusted(tmp_path: Path) -> Non
     assert manager.running("x") is None
 
 
-def test_port_probes() -> None:
-    port = free_port()
-    assert port_is_free("127.0.0.1", port)
+def test_port_probes_tell_a_listening_port_from_a_free_one() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = int(listener.getsockname()[1])
+        assert port_accepts("127.0.0.1", port)
+        assert not port_is_free("127.0.0.1", port)
+    # The same port once nothing listens on it any more.
     assert not port_accepts("127.0.0.1", port)
+    assert port_is_free("127.0.0.1", port)
+    other = free_port()
+    assert port_is_free("127.0.0.1", other)
+    assert not port_accepts("127.0.0.1", other)
+
+
+def test_a_bound_port_that_does_not_listen_is_taken_but_does_not_accept() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        port = int(holder.getsockname()[1])
+        assert not port_is_free("127.0.0.1", port)
+        assert not port_accepts("127.0.0.1", port)

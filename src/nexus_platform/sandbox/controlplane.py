@@ -55,7 +55,10 @@ def terraform_fingerprint(paths: model.Paths) -> str:
     digest = hashlib.sha256()
     for base in (paths.terraform_root, paths.terraform_bootstrap, paths.terraform_modules):
         for file in sorted(base.rglob("*")):
-            if file.suffix in _TF_SUFFIXES and ".terraform" not in file.parts and "tests" not in file.parts:
+            # Parts relative to the Terraform folder: a checkout that itself sits under a folder named tests/
+            # must still see its edits.
+            parts = file.relative_to(base).parts
+            if file.suffix in _TF_SUFFIXES and ".terraform" not in parts and "tests" not in parts:
                 digest.update(str(file.relative_to(paths.root)).encode())
                 digest.update(file.read_bytes())
     return digest.hexdigest()
