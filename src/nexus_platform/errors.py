@@ -11,3 +11,8 @@ class NexusError(Exception):
     def __str__(self) -> str:
         base = super().__str__()
         return f"{base} ({self.hint})" if self.hint else base
+
+
+class InputError(NexusError):
+    """Bad input from the caller (an unknown environment or run id, missing outputs, a corrupt journal): the
+    CLI exits with 2, as for a bad flag."""
