@@ -26,6 +26,7 @@ from typing import Any
 from nexus_platform import model
 from nexus_platform.sandbox import dataplane, traffic
 from nexus_platform.sandbox.controlplane import ControlPlane
+from nexus_platform.sandbox.processes import descendants
 
 HERE = Path(__file__).resolve().parent
 NEXUS = [sys.executable, "-c", "from nexus_platform.cli import main; main()"]
@@ -45,25 +46,21 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def sandbox_pss_kib(plane: dataplane.DataPlane) -> dict[str, int]:
-    """PSS per named sandbox process, its whole process group included (PostgreSQL's backends)."""
-    groups: dict[int, str] = {}
+    """PSS per named sandbox process with everything below it (PostgreSQL's backends leave its group)."""
+    usage: dict[str, int] = {}
     for name in [*plane.process_names(), "emulator"]:
         record = plane.processes.running(name)
-        if record is not None:
-            groups[record.pid] = name
-    usage = dict.fromkeys(groups.values(), 0)
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
+        if record is None:
             continue
-        try:
-            pgid = int(proc.joinpath("stat").read_text().rsplit(")", 1)[1].split()[2])
-            if pgid not in groups:
+        total = 0
+        for pid in [record.pid, *descendants(record.pid)]:
+            try:
+                for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+            except (OSError, ValueError):
                 continue
-            for line in proc.joinpath("smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    usage[groups[pgid]] += int(line.split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
+        usage[name] = total
     return usage
 
 
@@ -120,22 +117,28 @@ def main() -> None:
         print(f"nexus up (sandbox was not running): {results['first_up']}")
     mode = plane.mode()
     starts = []
-    for _ in range(args.starts):
-        plane.stop(plane.process_names())
+    for run in range(args.starts * 2):
+        # Alternately from nothing (initdb, base backup through the link) and a restart with the data kept.
+        fresh = run % 2 == 0
+        if fresh:
+            plane.down()
+        else:
+            plane.stop(plane.process_names())
         began = time.monotonic()
         report = nexus("up")
         starts.append(
             {
+                "fresh": fresh,
                 "command_seconds": round(time.monotonic() - began, 2),
                 "dataplane_seconds": report["dataplane"]["seconds"],
             }
         )
         print(f"data plane start on the applied control plane: {starts[-1]}")
-    results["dataplane_start"] = {
-        "runs": starts,
-        "median_dataplane_seconds": statistics.median(s["dataplane_seconds"] for s in starts),
-        "median_command_seconds": statistics.median(s["command_seconds"] for s in starts),
-    }
+    results["dataplane_start"] = {"runs": starts}
+    for kind, fresh in (("fresh", True), ("restart", False)):
+        runs = [s for s in starts if s["fresh"] is fresh]
+        for key in ("dataplane_seconds", "command_seconds"):
+            results["dataplane_start"][f"{kind}_median_{key}"] = statistics.median(s[key] for s in runs)
     began = time.monotonic()
     nexus("up")
     results["noop_up_seconds"] = round(time.monotonic() - began, 2)

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import asdict
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nexus_platform import __version__, audit, logs, model
-from nexus_platform.errors import NexusError
+from nexus_platform import __version__, audit, errormap, logs, model
+from nexus_platform.commands import dr as dr_commands
+from nexus_platform.commands.common import EnvOption, Output, OutputOption, console, err_console
+from nexus_platform.errors import InputError, NexusError
 from nexus_platform.sandbox.controlplane import ControlPlane
 from nexus_platform.terraform import cliconfig
 from nexus_platform.terraform.runner import ApplyEvent
@@ -35,21 +34,7 @@ infra_app = typer.Typer(
 app.add_typer(infra_app, name="infra")
 db_app = typer.Typer(help="The platform's PostgreSQL databases.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-
-console = Console()
-if not console.is_terminal and "COLUMNS" not in os.environ:
-    # Logs and CI have no terminal width; rich's 80-column default would fold every table row.
-    console = Console(width=160)
-err_console = Console(stderr=True)
-
-
-class Output(StrEnum):
-    text = "text"
-    json = "json"
-
-
-OutputOption = Annotated[Output, typer.Option("--output", "-o", help="text for people, json for automation")]
-EnvOption = Annotated[str, typer.Option("--env", "-e", help=f"environment: {', '.join(model.ENVIRONMENTS)}")]
+app.add_typer(dr_commands.app, name="dr")
 
 
 def _version(value: bool) -> None:
@@ -178,6 +163,7 @@ def up(
         if isinstance(exc, KeyboardInterrupt) and not emulator_was_running:
             plane.down()
         raise
+    data.wait_serving()
     edge = traffic.Client(data.edge_url())
     dr_api = traffic.Client(data.instances("dr")[0].url)
     proof = traffic.write_and_follow(edge, dr_api, data.region("dr"))
@@ -460,10 +446,28 @@ def db_app_role(
     if environment.endpoint_url and db_host is None:
         # The sandbox's RDS endpoint is an emulated name: its database is the data plane's local primary.
         db_host, db_port = model.LOCALHOST, db_port or model.sandbox_config().regions["primary"].postgres
-    target = approle.resolve(
-        _secrets_client(environment), environment.name_prefix, database=database, host=db_host, port=db_port
-    )
-    steps = approle.plan(target)
+    try:
+        target = approle.resolve(
+            _secrets_client(environment),
+            environment.name_prefix,
+            database=database,
+            host=db_host,
+            port=db_port,
+        )
+        steps = approle.plan(target)
+    except Exception as exc:
+        # Every run is recorded, also one that never got as far as a plan.
+        reason = errormap.describe(exc) or exc
+        audit.append(
+            "db.app-role",
+            executed=execute,
+            outcome=f"failed before planning: {reason}",
+            env=env,
+            host=db_host,
+            port=db_port,
+            database=database,
+        )
+        raise
     where = {"env": env, "host": target.host, "port": target.port, "database": database}
     done: list[approle.Step] = []
     try:
@@ -500,7 +504,14 @@ def main() -> None:
         app()
     except NexusError as exc:
         err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        # Bad input (an unknown environment or run id, missing outputs, a corrupt journal) is a usage error.
+        sys.exit(2 if isinstance(exc, InputError) else 1)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    except Exception as exc:
+        mapped = errormap.describe(exc)
+        if mapped is None:
+            raise
+        err_console.print(f"error: {mapped}", highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -27,6 +27,15 @@ def nexus(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.C
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sandbox_teardown: runs after every other test (it stops the sandbox)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The session's sandbox is shared by every module; a test that takes it down must come last.
+    items.sort(key=lambda item: item.get_closest_marker("sandbox_teardown") is not None)
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[dict[str, Any]]:
     # Not pytest's tmp_path: its folders are 0700 root-owned, and PostgreSQL runs as the postgres user.

@@ -149,6 +149,7 @@ def test_replan_after_apply_reports_drift(sandbox: dict[str, Any]) -> None:
     assert report["drifting"] == 0, report["changes"]
 
 
+@pytest.mark.sandbox_teardown
 def test_down_after_a_killed_up_leaves_no_process_and_no_listener(sandbox: dict[str, Any]) -> None:
     state: Path = sandbox["state"]
     record = json.loads((state / "run" / "emulator.json").read_text())

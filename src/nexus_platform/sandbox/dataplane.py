@@ -20,12 +20,15 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import signal
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tenacity
 
 from nexus_platform import logs, model
 from nexus_platform.database import approle
@@ -226,13 +229,29 @@ class DataPlane:
         tmp.replace(self._state_file)
         return state
 
-    def _replication_password(self) -> str:
+    def replication_password(self) -> str:
         state = self.state()
         password = state.get("replication_password")
         if not isinstance(password, str):
             password = secrets.token_urlsafe(24)
             self._save_state(replication_password=password)
         return password
+
+    def writer(self) -> str:
+        """The role whose region holds the writable database (the primary's until a failover)."""
+        writer = self.state().get("writer", "primary")
+        return writer if writer in model.ROLES else "primary"
+
+    def set_writer(self, role: str) -> None:
+        self._save_state(writer=role)
+
+    def drained(self) -> list[str]:
+        return [role for role in self.state().get("drained", []) if role in model.ROLES]
+
+    def set_drained(self, role: str, drained: bool) -> None:
+        roles = set(self.drained())
+        roles = roles | {role} if drained else roles - {role}
+        self._save_state(drained=sorted(roles))
 
     def cache_token(self) -> str | None:
         token = self.state().get("cache_token")
@@ -271,7 +290,7 @@ class DataPlane:
         # Kept (0600, git-ignored state) so `nexus status` can ask Redis its role without a round trip to the
         # emulator's Secrets Manager.
         self._save_state(cache_token=region_secrets["primary"].cache_token)
-        pg_tls = TlsFiles(self.tls_files.certificate, self.tls_files.key, self.tls_files.ca)
+        pg_tls = self.pg_tls()
         health = outputs.get("health_check", {})
 
         def track(name: str, was_running: bool) -> None:
@@ -282,25 +301,28 @@ class DataPlane:
         self._start_link(running[LINK])
         track(LINK, running[LINK])
 
-        primary, replica = self.postgres("primary"), self.postgres("dr")
+        # The writer is the primary region's database until a failover moves it (state.json, world/local).
+        writer = self.writer()
+        reader = self.other(writer)
+        primary, replica = self.postgres(writer), self.postgres(reader)
         say(f"PostgreSQL primary ({primary.name})")
         if not primary.exists():
-            primary.initdb(pg_tls, self._pg_settings())
+            primary.initdb(pg_tls, self.pg_settings())
         # Asynchronous until the replica exists: a synchronous primary would wait for it on every commit,
         # the replication user's own creation included.
-        if not self.postgres("dr").exists():
-            primary.set_replication(Replication("async", self.standby_name("dr")), reload=False)
+        if not replica.exists():
+            primary.set_replication(Replication("async", self.standby_name(reader)), reload=False)
         primary.start()
         track(primary.name, running[primary.name])
-        self._bootstrap_primary(primary, master, region_secrets["primary"].app)
+        self._bootstrap_primary(primary, master, region_secrets[writer].app)
 
         say("Redis primary and replica")
-        cache_primary, cache_replica = self.redis("primary"), self.redis("dr")
-        cache_primary.start(region_secrets["primary"].cache_token)
+        cache_primary, cache_replica = self.redis(writer), self.redis(reader)
+        cache_primary.start(region_secrets[writer].cache_token)
         track(cache_primary.name, running[cache_primary.name])
         cache_replica.start(
-            region_secrets["dr"].cache_token,
-            replica_of=(model.LOCALHOST, self.config.regions["primary"].link_redis),
+            region_secrets[reader].cache_token,
+            replica_of=(model.LOCALHOST, self.config.regions[writer].link_redis),
         )
         track(cache_replica.name, running[cache_replica.name])
 
@@ -308,15 +330,15 @@ class DataPlane:
         if not replica.exists():
             replica.base_backup(
                 source_host=model.LOCALHOST,
-                source_port=self.config.regions["primary"].link_postgres,
-                password=self._replication_password(),
-                standby_name=self.standby_name("dr"),
+                source_port=self.config.regions[writer].link_postgres,
+                password=self.replication_password(),
+                standby_name=self.standby_name(reader),
                 tls=pg_tls,
-                settings=self._pg_settings(),
+                settings=self.pg_settings(),
             )
         replica.start()
         track(replica.name, running[replica.name])
-        primary.set_replication(Replication(mode, self.standby_name("dr")))
+        primary.set_replication(Replication(mode, self.standby_name(reader)))
 
         say("nexus-api, 2 instances per region")
         self._start_apis(region_secrets, running, track)
@@ -329,7 +351,10 @@ class DataPlane:
         self._start_monitoring(master, running, track)
         return UpReport(list(started), time.monotonic() - began, mode)
 
-    def _pg_settings(self) -> dict[str, str]:
+    def pg_tls(self) -> TlsFiles:
+        return TlsFiles(self.tls_files.certificate, self.tls_files.key, self.tls_files.ca)
+
+    def pg_settings(self) -> dict[str, str]:
         return {
             "max_connections": "100",
             "shared_buffers": "32MB",
@@ -352,7 +377,7 @@ class DataPlane:
         database = api.database_name(self.chart)
         # RDS's master user holds rds_superuser; a superuser is the local equivalent.
         primary.ensure_login(master.username, master.password, attributes="SUPERUSER")
-        primary.ensure_login(REPLICATION_USER, self._replication_password(), attributes="REPLICATION")
+        primary.ensure_login(REPLICATION_USER, self.replication_password(), attributes="REPLICATION")
         primary.ensure_database(database, master.username)
         target = approle.Target(model.LOCALHOST, primary.port, database, master, app)
         approle.apply(target, approle.plan(target))
@@ -391,6 +416,11 @@ class DataPlane:
             timeout=30,
         )
 
+    def backends(self, role: str, creds: RegionSecrets) -> api.Backends:
+        ports = self.config.regions[role]
+        return api.Backends(ports.postgres, creds.app.username, creds.app.password, ports.redis,
+                            creds.cache_token, self.tls_files.ca)  # fmt: skip
+
     def _start_apis(
         self,
         region_secrets: dict[str, RegionSecrets],
@@ -399,15 +429,7 @@ class DataPlane:
     ) -> None:
         jobs = []
         for role in model.ROLES:
-            creds = region_secrets[role]
-            backends = api.Backends(
-                self.config.regions[role].postgres,
-                creds.app.username,
-                creds.app.password,
-                self.config.regions[role].redis,
-                creds.cache_token,
-                self.tls_files.ca,
-            )
+            backends = self.backends(role, region_secrets[role])
             jobs += [(instance, backends) for instance in self.instances(role)]
         # In parallel: each instance spends about a second of CPU importing and connecting.
         with ThreadPoolExecutor(max_workers=4) as pool:
@@ -444,6 +466,28 @@ class DataPlane:
             health=check,
         )
 
+    def wait_serving(self, timeout: float = 60.0) -> str:
+        """Wait until the edge sends traffic to the writer's region (a restarted one needs `rise` checks)."""
+        region = self.region(self.writer())
+
+        def serving() -> str | None:
+            try:
+                return self.runtime().serving_region()
+            except NexusError:
+                return None
+
+        found = tenacity.Retrying(
+            stop=tenacity.stop_after_delay(timeout),
+            wait=tenacity.wait_fixed(0.2),
+            retry=tenacity.retry_if_result(lambda found: found != region),
+            retry_error_callback=lambda state: None,
+        )(serving)
+        if found != region:
+            raise NexusError(
+                f"the edge does not send traffic to {region} after {timeout:.0f}s", hint="see `nexus status`"
+            )
+        return region
+
     def runtime(self) -> haproxy.Runtime:
         return haproxy.Runtime(self.root / "haproxy.sock")
 
@@ -460,6 +504,10 @@ class DataPlane:
             ready=lambda: port_accepts(model.LOCALHOST, self.config.edge_port),
             timeout=30,
         )
+        # Regions drained by a runbook stay drained across an edge restart (HAProxy keeps it in memory only).
+        runtime = self.runtime()
+        for role in self.drained():
+            runtime.disable_region(self.region(role))
 
     def _start_monitoring(
         self, master: approle.Credentials, running: dict[str, bool], track: Callable[[str, bool], None]
@@ -530,15 +578,18 @@ class DataPlane:
         )
 
     def _set_mode(self, mode: str) -> None:
-        primary = self.postgres("primary")
-        primary.set_replication(Replication(mode, self.standby_name("dr")))
+        writer = self.writer()
+        self.postgres(writer).set_replication(Replication(mode, self.standby_name(self.other(writer))))
         self._save_state(mode=mode)
 
     # --- down ---------------------------------------------------------------------------------------------
     def stop(self, names: Iterable[str]) -> list[str]:
         stopped = []
+        databases = {self.postgres(role).name for role in model.ROLES}
         for name in reversed(list(names)):
-            if self.processes.stop(name, grace=10):
+            # PostgreSQL's fast shutdown; its SIGTERM (smart) would wait for every client to leave.
+            first = signal.SIGINT if name in databases else signal.SIGTERM
+            if self.processes.stop(name, grace=10, first=first):
                 stopped.append(name)
         return stopped
 

@@ -185,14 +185,16 @@ class ProcessManager:
         """Every process with a pid file (running or not)."""
         return sorted(path.stem for path in self.run_dir.glob("*.json"))
 
-    def stop(self, name: str, *, grace: float = 10.0) -> bool:
-        """Stop the process group; True if something was running."""
+    def stop(self, name: str, *, grace: float = 10.0, first: signal.Signals = signal.SIGTERM) -> bool:
+        """Stop the process group (`first`, then SIGKILL after `grace`); True if something was running."""
         record = self.record(name)
         if record is None:
             return False
         was_running = _alive(record)
+        # Children that left the group (PostgreSQL's backends each call setsid()) are found by parentage.
+        strays = descendants(record.pid) if was_running else []
         if was_running:
-            _signal_group(record.pid, signal.SIGTERM)
+            _signal_group(record.pid, first)
             deadline = time.monotonic() + grace
             while time.monotonic() < deadline and _alive(record):
                 time.sleep(0.1)
@@ -202,8 +204,29 @@ class ProcessManager:
                     time.sleep(0.05)
         # The group may hold children that outlive the leader briefly; take them too.
         _signal_group(record.pid, signal.SIGKILL)
+        for pid in strays:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         self._pidfile(name).unlink(missing_ok=True)
         return was_running
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (children, theirs, ...), from /proc's parent links."""
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                parent = int(proc.joinpath("stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(proc.name))
+    found, queue = [], list(children.get(pid, []))
+    while queue:
+        child = queue.pop()
+        found.append(child)
+        queue.extend(children.get(child, []))
+    return found
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

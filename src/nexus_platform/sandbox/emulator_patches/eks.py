@@ -583,7 +583,26 @@ def _install_nodegroup_settings() -> None:
         original: Any, self: EKSBackend, cluster_name: str, nodegroup_name: str, **kwargs: Any
     ) -> dict[str, Any]:
         """UpdateNodegroupConfig: replace updateConfig as a whole (moto kept the old one when the new one was
-        partial) and record the update so DescribeUpdate can report it."""
+        partial) and record the update so DescribeUpdate can report it. A scalingConfig whose sizes do not
+        satisfy minSize <= desiredSize <= maxSize (after merging with the group's current ones) is refused
+        with InvalidParameterException, as AWS does; moto stored any sizes, e.g. a desired size above the
+        maximum."""
+        scaling = kwargs.get("scaling_config")
+        if (
+            scaling
+            and cluster_name in self.clusters
+            and nodegroup_name in self.clusters[cluster_name].nodegroups
+        ):
+            current = self.clusters[cluster_name].nodegroups[nodegroup_name].scaling_config
+            merged = {**current, **scaling}
+            low, desired, high = (int(merged[k]) for k in ("minSize", "desiredSize", "maxSize"))
+            if not low <= desired <= high or high < 1:
+                raise InvalidParameterException(
+                    clusterName=cluster_name,
+                    nodegroupName=nodegroup_name,
+                    message=f"Invalid scaling configuration: minSize {low}, desiredSize {desired}, "
+                    f"maxSize {high} (need minSize <= desiredSize <= maxSize and maxSize >= 1)",
+                )
         update: dict[str, Any] = original(
             self, cluster_name=cluster_name, nodegroup_name=nodegroup_name, **kwargs
         )

@@ -456,6 +456,37 @@ def delete_global_replication_group(self: ElastiCacheResponse) -> ActionResult:
     return ActionResult({"GlobalReplicationGroup": answer})
 
 
+def failover_global_replication_group(self: ElastiCacheResponse) -> ActionResult:
+    """FailoverGlobalReplicationGroup: not in moto. AWS makes the named secondary (PrimaryRegion +
+    PrimaryReplicationGroupId) the datastore's primary and every other member a secondary; it refuses a
+    datastore with no secondary or not available (InvalidGlobalReplicationGroupState) and a group that is not
+    a member (InvalidParameterValue). AWS switches the roles asynchronously (the datastore is 'modifying' for
+    about a minute); the emulator switches them at once, so callers must still wait for the roles, not for
+    the call."""
+    datastore = _global_group(
+        self.elasticache_backend.account_id, self._get_param("GlobalReplicationGroupId")
+    )
+    key = (self._get_param("PrimaryRegion"), self._get_param("PrimaryReplicationGroupId"))
+    if key not in datastore.members:
+        raise InvalidParameterValueException(
+            f"Replication group {key[1]} in {key[0]} is not a member of "
+            f"{datastore.global_replication_group_id}."
+        )
+    if datastore.status != "available" or len(datastore.members) < 2:
+        raise InvalidGlobalReplicationGroupStateFault(
+            f"Global datastore {datastore.global_replication_group_id} is not available or in primary-only "
+            "state."
+        )
+    for member in datastore.members:
+        datastore.members[member] = "PRIMARY" if member == key else "SECONDARY"
+        group = datastore.replication_group(*member)
+        if group is not None:
+            _set_global_info(group, datastore.global_replication_group_id, datastore.members[member])
+    # The primary first, as AWS lists the members.
+    datastore.members = dict(sorted(datastore.members.items(), key=lambda item: item[1] != "PRIMARY"))
+    return ActionResult({"GlobalReplicationGroup": datastore.describe(show_members=False)})
+
+
 # --- parameter groups ---------------------------------------------------------------------------------------
 
 TAGGABLE_ARN = (
@@ -582,5 +613,6 @@ def apply() -> None:
         modify_global_replication_group,
         disassociate_global_replication_group,
         delete_global_replication_group,
+        failover_global_replication_group,
     ):
         add_action(ElastiCacheResponse, func)

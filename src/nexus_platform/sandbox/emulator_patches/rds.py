@@ -1,15 +1,21 @@
-"""Amazon RDS: cross-region read replicas and per-instance resource ids."""
+"""Amazon RDS: cross-region read replicas (creation, replication status, lag, promotion) and per-instance
+resource ids."""
 
 from __future__ import annotations
 
 import copy
 import uuid
+from datetime import timedelta
 from typing import Any
 
+from moto.cloudwatch.models import MetricDatum
+from moto.core.common_models import CloudWatchMetricProvider
+from moto.core.utils import utcnow
 from moto.ec2.models import ec2_backends
-from moto.rds.models import DBInstance, DBParameterGroup, RDSBackend
+from moto.rds.exceptions import RDSClientError
+from moto.rds.models import DBInstance, DBParameterGroup, RDSBackend, rds_backends
 
-from . import extend, wrap
+from . import INSTALLED, extend, wrap
 
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
@@ -129,9 +135,125 @@ def _install_performance_insights() -> None:
     )
 
 
+def _source_of(instance: DBInstance) -> DBInstance | None:
+    """The instance a read replica replicates (by identifier, or by ARN across regions); None once gone."""
+    source_id = getattr(instance, "source_db_instance_identifier", None)
+    if not source_id:
+        return None
+    backend: RDSBackend = rds_backends[instance.account_id][instance.region]
+    try:
+        return backend.find_db_from_id(source_id)
+    except RDSClientError:
+        return None
+
+
+def _install_promotion() -> None:
+    @wrap(RDSBackend, "promote_read_replica")
+    def promote_read_replica(original: Any, self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
+        """PromoteReadReplica: AWS detaches the replica from its source, so the promoted instance no longer
+        reports ReadReplicaSourceDBInstanceIdentifier and the source no longer lists it in
+        ReadReplicaDBInstanceIdentifiers (by ARN for a cross-region replica). moto only cleared a private
+        flag, so a promoted cross-region replica still looked like a replica. AWS also refuses an instance
+        that is not a read replica ("must match the identifier of an existing read replica") with
+        InvalidDBInstanceState; moto accepted it silently, which hid non-idempotent callers."""
+        instance: DBInstance = self.describe_db_instances(db_kwargs["db_instance_identifier"])[0]
+        if not instance.is_replica or not instance.source_db_instance_identifier:
+            raise RDSClientError(
+                "InvalidDBInstanceState",
+                f"DB Instance {instance.db_instance_identifier} is not a read replica.",
+            )
+        source = _source_of(instance)
+        promoted: DBInstance = original(self, db_kwargs)
+        if source is not None:
+            for reference in (promoted.db_instance_arn, promoted.db_instance_identifier):
+                if reference in source.replicas:
+                    source.replicas.remove(reference)
+        promoted.source_db_instance_identifier = None
+        return promoted
+
+
+def _install_replica_removal() -> None:
+    @wrap(DBInstance, "remove_replica")
+    def remove_replica(original: Any, self: DBInstance, replica: DBInstance) -> None:
+        """DeleteDBInstance of a read replica: AWS removes it from its source's
+        ReadReplicaDBInstanceIdentifiers. moto listed a cross-region replica by ARN but removed it by
+        identifier, so deleting a cross-region replica failed (ValueError, a 500) and left the instance
+        half-deleted; a reference already gone (the replica was promoted) is not an error either."""
+        del original  # replaced: its lookup by identifier alone cannot find a cross-region replica
+        for reference in (replica.db_instance_arn, replica.db_instance_identifier):
+            if reference in self.replicas:
+                self.replicas.remove(reference)
+
+
+def _status_infos(instance: DBInstance) -> list[dict[str, Any]] | None:
+    """DescribeDBInstances StatusInfos: AWS reports a read replica's replication state as StatusType 'read
+    replication' ('replicating' while its source exists, 'terminated' once the source is gone); moto reported
+    none, so a caller could not tell a streaming replica from a broken one."""
+    if not getattr(instance, "is_replica", False) or not instance.source_db_instance_identifier:
+        return None
+    source = _source_of(instance)
+    if source is not None and source.status == "available":
+        return [{"StatusType": "read replication", "Normal": True, "Status": "replicating"}]
+    return [
+        {
+            "StatusType": "read replication",
+            "Normal": False,
+            "Status": "terminated" if source is None else "error",
+            "Message": "The source DB instance is not available.",
+        }
+    ]
+
+
+REPLICA_LAG_SECONDS = 0.0  # the emulator's replica holds no data: nothing to lag behind
+
+
+def replica_lag_metrics(account_id: str, region: str) -> list[MetricDatum]:
+    """CloudWatch AWS/RDS ReplicaLag: RDS publishes it every minute for each read replica, with the
+    DBInstanceIdentifier dimension; moto published nothing, so a caller waiting for the replica to catch up
+    (ReplicaLag == 0) waited forever. One datapoint for the latest complete minute of every replicating
+    replica of the region; a value a test puts with PutMetricData in the same minute is aggregated with
+    it."""
+    backend: RDSBackend = rds_backends[account_id][region]
+    stamp = (utcnow() - timedelta(seconds=1)).replace(second=0, microsecond=0)
+    data = []
+    for instance in list(backend.databases.values()):
+        infos = _status_infos(instance) or []
+        if any(info["Status"] == "replicating" for info in infos):
+            data.append(
+                MetricDatum(
+                    "AWS/RDS",
+                    "ReplicaLag",
+                    REPLICA_LAG_SECONDS,
+                    [{"Name": "DBInstanceIdentifier", "Value": instance.db_instance_identifier}],
+                    stamp,
+                    "Seconds",
+                )
+            )
+    return data
+
+
+# Registered by subclassing (moto asks every CloudWatchMetricProvider subclass); kept here so it stays alive.
+_PROVIDERS: list[type] = []
+
+
+def _install_replication_status() -> None:
+    DBInstance.status_infos = property(_status_infos)  # type: ignore[attr-defined]
+
+    class RdsReplicaMetrics(CloudWatchMetricProvider):
+        @staticmethod
+        def get_cloudwatch_metrics(account_id: str, region: str) -> list[MetricDatum]:
+            return replica_lag_metrics(account_id, region)
+
+    _PROVIDERS.append(RdsReplicaMetrics)
+    INSTALLED.append(("CloudWatchMetricProvider", "RdsReplicaMetrics"))
+
+
 def apply() -> None:
     """Install the RDS patches."""
     _install_performance_insights()
     _install_dbi_resource_id()
     _install_cross_region_replica()
     _install_parameter_source()
+    _install_promotion()
+    _install_replica_removal()
+    _install_replication_status()

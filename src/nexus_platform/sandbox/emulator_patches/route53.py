@@ -1,4 +1,5 @@
-"""Amazon Route 53: query logging to a CloudWatch Logs log group."""
+"""Amazon Route 53: query logging to a CloudWatch Logs log group, and health-check status per checker
+region."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import re
 import uuid
 from typing import Any
 
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
 from moto.logs.models import logs_backends
 from moto.route53.exceptions import (
     InvalidCloudWatchArn,
@@ -14,8 +17,21 @@ from moto.route53.exceptions import (
     QueryLoggingConfigAlreadyExists,
 )
 from moto.route53.models import QueryLoggingConfig, Route53Backend
+from moto.route53.responses import Route53
 
-from . import wrap
+from . import add_action, wrap
+
+# HealthCheckRegion in the Route 53 API: where health checkers run, and all of them when a check names none.
+CHECKER_REGIONS = (
+    "us-east-1",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "sa-east-1",
+)
 
 LOG_GROUP_ARN = re.compile(r"^arn:aws[a-z-]*:logs:us-east-1:\d{12}:log-group:(?P<name>[^:]+)(:\*)?$")
 
@@ -44,6 +60,30 @@ def _install_query_logging() -> None:
         return config
 
 
+def get_health_check_status(self: Route53) -> ActionResult:
+    """GetHealthCheckStatus: AWS answers one observation per health checker, from each of the check's checker
+    Regions (all of them when it names none); moto answered a single us-east-1 observation whatever the
+    check's Regions, so a caller applying Route 53's rule (healthy when more than 18% of the checkers report
+    success) counted one checker. The emulator probes nothing: every checker reports success, as moto's did.
+    The status is the checkers' raw view: Inverted and Disabled change what Route 53 concludes, not what
+    checkers see."""
+    health_check = self.backend.get_health_check(self._get_param("HealthCheckId"))
+    now = utcnow()
+    observations = [
+        {
+            "Region": region,
+            "IPAddress": f"127.0.13.{index + 1}",
+            "StatusReport": {
+                "Status": "Success: HTTP Status Code: 200. Resolved IP: 127.0.13.37. OK",
+                "CheckedTime": now,
+            },
+        }
+        for index, region in enumerate(health_check.regions or CHECKER_REGIONS)
+    ]
+    return ActionResult({"HealthCheckObservations": observations})
+
+
 def apply() -> None:
     """Install the Route 53 patches."""
     _install_query_logging()
+    add_action(Route53, get_health_check_status, replace=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ from nexus_platform.sandbox.processes import ProcessManager, ProcessRecord
 SERVER_USER = "postgres"
 REPLICATION_USER = "replicator"
 _REPLICATION_CONF = "nexus-replication.conf"
+# The fence lives in a file of its own, not in postgresql.auto.conf: pg_basebackup copies the latter, and a
+# replica rebuilt from a once-fenced server must not start fenced.
+_FENCE_CONF = "nexus-fence.conf"
 
 
 def bin_dir() -> Path:
@@ -211,6 +215,7 @@ class LocalPostgres:
             ],
             timeout=300,
         )
+        (self.data_dir / _FENCE_CONF).unlink(missing_ok=True)
         self._install_tls(tls)
         # The copy carries the source's configuration: this server's own settings go last and win.
         self._write_conf(settings)
@@ -239,7 +244,7 @@ class LocalPostgres:
             **settings,
         }
         text = "\n# nexus sandbox\n" + "".join(f"{k} = {v}\n" for k, v in base.items())
-        text += f"include_if_exists '{_REPLICATION_CONF}'\n"
+        text += f"include_if_exists '{_REPLICATION_CONF}'\ninclude_if_exists '{_FENCE_CONF}'\n"
         with (self.data_dir / "postgresql.conf").open("a") as handle:
             handle.write(text)
 
@@ -287,7 +292,8 @@ class LocalPostgres:
         )
 
     def stop(self) -> bool:
-        return self.processes.stop(self.name, grace=10)
+        # SIGINT is PostgreSQL's fast shutdown; SIGTERM's smart shutdown would wait for every client to leave.
+        return self.processes.stop(self.name, grace=10, first=signal.SIGINT)
 
     def accepting(self) -> bool:
         try:
@@ -361,6 +367,46 @@ class LocalPostgres:
 
     def streaming(self) -> bool:
         return bool(self.admin("SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'")[0][0])
+
+    # --- failover -----------------------------------------------------------------------------------------
+    def fence(self) -> None:
+        """No more application writes: read-only by default for every session, now and after a restart, and
+        every client session ended (a session in a transaction would keep its read-write status)."""
+        path = self.data_dir / _FENCE_CONF
+        path.write_text("default_transaction_read_only = on\n")
+        self.run_as.own(path)
+        if self.running():
+            self.admin("SELECT pg_reload_conf()")
+            self.admin(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )
+
+    def unfence(self) -> None:
+        (self.data_dir / _FENCE_CONF).unlink(missing_ok=True)
+        if self.running():
+            self.admin("SELECT pg_reload_conf()")
+
+    def fenced_on_disk(self) -> bool:
+        return (self.data_dir / _FENCE_CONF).exists()
+
+    def read_only(self) -> bool:
+        return bool(self.admin("SHOW default_transaction_read_only")[0][0] == "on")
+
+    def promote(self, timeout: int = 30) -> None:
+        if not self.in_recovery():
+            return
+        if not self.admin(f"SELECT pg_promote(true, {int(timeout)})")[0][0]:
+            raise NexusError(f"{self.name}: not promoted within {timeout}s", hint=f"see {self.root}")
+
+    def wal_position(self) -> str:
+        """Where this server's WAL ends: written (a primary) or replayed (a replica)."""
+        query = ("SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+                 "ELSE pg_current_wal_lsn() END::text")  # fmt: skip
+        return str(self.admin(query)[0][0])
+
+    def reached(self, position: str) -> bool:
+        return bool(self.admin("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (position,))[0][0])
 
     def destroy(self) -> None:
         self.stop()

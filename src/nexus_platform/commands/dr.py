@@ -1,0 +1,494 @@
+"""`nexus dr status|failover|failback`: the DR runbooks on either world.
+
+`--env sandbox` drives the sandbox's data plane; `--env production` drives AWS, with the platform model
+from `--outputs` (a `terraform output -json` file). Dry run unless `--execute`; every run is journaled (resume
+a killed one with `--resume RUN_ID`) and recorded in the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from nexus_platform import model, telemetry
+from nexus_platform import platform as platform_model
+from nexus_platform.commands.common import EnvOption, Output, OutputOption, console
+from nexus_platform.errors import NexusError
+from nexus_platform.runbooks import dr as runbooks
+from nexus_platform.world.base import World
+
+app = typer.Typer(
+    help="Disaster recovery: readiness, failover to the DR region, failback.", no_args_is_help=True
+)
+
+OutputsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--outputs", help="Terraform outputs JSON (terraform output -json > FILE) instead of the state"
+    ),
+]
+ExecuteOption = Annotated[bool, typer.Option("--execute", help="make the changes (default: only plan them)")]
+ForceOption = Annotated[
+    bool,
+    typer.Option("--force", help="go on past failed preconditions (recorded in the journal and audit log)"),
+]
+ResumeOption = Annotated[
+    str | None, typer.Option("--resume", metavar="RUN_ID", help="continue a run that was interrupted")
+]
+
+
+def world_of(env: str, outputs: Path | None) -> runbooks.Target:
+    """The platform model and the adapters of `env`'s world."""
+    platform = platform_model.load(env, outputs)
+    world: World
+    if env == "sandbox":
+        from nexus_platform.sandbox.controlplane import ControlPlane  # noqa: PLC0415
+        from nexus_platform.sandbox.dataplane import DataPlane  # noqa: PLC0415
+        from nexus_platform.world.local.world import sandbox_world  # noqa: PLC0415
+
+        plane = ControlPlane()
+        data = DataPlane(plane.paths, model.sandbox_config(), plane.env)
+        if not any(data.running().values()):
+            raise platform_model.InputError("the sandbox's data plane is not running", hint="run `nexus up`")
+        world = sandbox_world(data, lambda region: plane.client("secretsmanager", region))
+    else:
+        from nexus_platform.world.aws.world import aws_world  # noqa: PLC0415
+
+        world = aws_world(platform)
+    return runbooks.Target(world=world, platform=platform)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # PASS | WARN | FAIL | SKIP
+    detail: str
+    hint: str = ""
+
+
+def readiness(target: runbooks.Target, clients: Callable[[str, str], Any] | None = None) -> list[Check]:
+    """Route 53 ARC-style readiness of the DR region: can it take over now, within the RPO?"""
+    world, platform = target.world, target.platform
+    dr, primary = platform.region("dr").region, platform.region("primary").region
+    checks: list[Check] = []
+    role = world.database.role("dr")
+    lag = world.database.lag("dr")
+    if role == "replica" and lag.streaming:
+        checks.append(Check("dr-database", "PASS", f"{dr} is a streaming replica"))
+    elif role == "primary":
+        checks.append(Check("dr-database", "WARN", f"{dr} is the writer (failed over)", "nexus dr failback"))
+    else:
+        checks.append(
+            Check(
+                "dr-database",
+                "FAIL",
+                f"{dr} is {role}, streaming={lag.streaming}",
+                "fix replication before anything else",
+            )
+        )
+    budget, alarm = platform.rpo_target_seconds, platform.replica_lag_alarm_seconds
+    if role == "primary":
+        checks.append(Check("replica-lag", "SKIP", "no replica (the DR region writes)"))
+    elif lag.seconds is None:
+        checks.append(Check("replica-lag", "FAIL", "replica lag unknown", "is the replica reachable?"))
+    else:
+        status = "PASS" if lag.seconds <= alarm else "WARN" if lag.seconds <= budget else "FAIL"
+        checks.append(
+            Check(
+                "replica-lag",
+                status,
+                f"{lag.seconds:.1f}s ({lag.bytes} bytes) behind; alarm {alarm}s, RPO budget {budget}s",
+                "" if status == "PASS" else "a failover now would lose that much",
+            )
+        )
+    cache = world.cache.role("dr")
+    checks.append(
+        Check("dr-cache", "PASS" if cache in ("replica", "primary") else "FAIL", f"{dr} cache is {cache}")
+    )
+    want, have = world.compute.capacity("primary").desired, world.compute.capacity("dr")
+    status = "PASS" if have.ready >= want else "WARN" if have.ready > 0 else "FAIL"
+    checks.append(
+        Check(
+            "dr-capacity",
+            status,
+            f"{have.ready} ready in {dr} for {want} in {primary}",
+            "" if status == "PASS" else "failover scales it; check the node groups can grow",
+        )
+    )
+    for role_name in ("primary", "dr"):
+        health = world.traffic.health(role_name)
+        name = platform.region(role_name).region
+        bad = "FAIL" if role_name == "dr" else "WARN"
+        checks.append(
+            Check(
+                f"health-check-{role_name}",
+                "PASS" if health == "healthy" else bad,
+                f"the edge sees {name} {health}",
+            )
+        )
+    serving = world.traffic.serving()
+    checks.append(
+        Check("serving", "PASS" if serving == "primary" else "WARN", f"the global endpoint serves {serving}")
+    )
+    ttls = getattr(world.traffic, "record_ttls", None)
+    if callable(ttls):
+        for record, ttl in ttls().items():
+            checks.append(
+                Check(
+                    "dns-ttl",
+                    "PASS" if ttl <= 60 else "WARN",
+                    f"{record}: TTL {ttl}s",
+                    "clients keep a stale answer that long",
+                )
+            )
+    else:
+        checks.append(Check("dns-ttl", "SKIP", f"{world.name}: the edge fails over without DNS"))
+    if clients is not None:
+        checks += _control_plane_checks(platform, clients)
+    return checks
+
+
+def _control_plane_checks(
+    platform: platform_model.Platform, clients: Callable[[str, str], Any]
+) -> list[Check]:
+    """What the DR region needs from the control plane: its secret replicas, its KMS key, a recent backup."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    from nexus_platform.database import approle  # noqa: PLC0415
+
+    dr = platform.region("dr").region
+    checks: list[Check] = []
+    try:
+        secrets = clients("secretsmanager", dr)
+        config_name = approle.app_config_secret(platform.name_prefix)
+        config = json.loads(secrets.get_secret_value(SecretId=config_name)["SecretString"])
+        names = [config_name] + [
+            str(config[key]).split(":secret:", 1)[-1][:-7]
+            for key in ("database_app_secret_arn", "cache_auth_secret_arn")
+        ]
+        primary_secrets = clients("secretsmanager", platform.region("primary").region)
+        for name in names:
+            replicas = primary_secrets.describe_secret(SecretId=name).get("ReplicationStatus", [])
+            mine = [r for r in replicas if r.get("Region") == dr]
+            ok = bool(mine) and mine[0].get("Status") == "InSync"
+            key = mine[0].get("KmsKeyId", "?") if mine else "-"
+            checks.append(
+                Check(
+                    "secret-replica",
+                    "PASS" if ok else "FAIL",
+                    f"{name} in {dr}: {mine[0].get('Status') if mine else 'no replica'} (key {key})",
+                    "" if ok else "re-apply terraform/aws",
+                )
+            )
+            if mine and key not in ("?", "-"):
+                state = clients("kms", dr).describe_key(KeyId=key)["KeyMetadata"]["KeyState"]
+                checks.append(
+                    Check("kms-key", "PASS" if state == "Enabled" else "FAIL", f"{key} in {dr}: {state}")
+                )
+    except (BotoCoreError, ClientError, KeyError, ValueError) as exc:
+        checks.append(Check("secret-replica", "FAIL", f"cannot read the secrets in {dr}: {exc}"))
+    try:
+        # The database's snapshots (RDS's daily automated ones, on-demand ones): what a restore starts from.
+        instance = platform.region("primary").db_instance_identifier
+        rds = clients("rds", platform.region("primary").region)
+        snapshots = rds.describe_db_snapshots(DBInstanceIdentifier=instance).get("DBSnapshots", [])
+        done = [s["SnapshotCreateTime"] for s in snapshots if s.get("Status") == "available"]
+        if not done:
+            checks.append(Check("backup-age", "WARN", f"no snapshot of {instance} yet", "nexus backup run"))
+        else:
+            age = (datetime.now(UTC) - max(done)).total_seconds()
+            status = "PASS" if age <= telemetry.BACKUP_MAX_AGE_SECONDS else "FAIL"
+            checks.append(
+                Check("backup-age", status, f"latest snapshot of {instance} is {age / 3600:.1f} h old")
+            )
+    except (BotoCoreError, ClientError) as exc:
+        checks.append(Check("backup-age", "FAIL", f"cannot list the backups: {exc}"))
+    return checks
+
+
+def _clients(env: str) -> Callable[[str, str], Any]:
+    if env == "sandbox":
+        from nexus_platform.sandbox.controlplane import ControlPlane  # noqa: PLC0415
+
+        return ControlPlane().client
+    from nexus_platform import awsapi  # noqa: PLC0415
+
+    return awsapi.client
+
+
+@app.command("status")
+def status(
+    env: EnvOption = "sandbox", outputs: OutputsOption = None, output: OutputOption = Output.text
+) -> None:
+    """Readiness of the DR region (replica lag vs the RPO, capacity, health checks, DNS TTLs, secret
+    replicas and KMS keys in DR, backup age): PASS/WARN/FAIL each. Exits 1 on any FAIL."""
+    target = world_of(env, outputs)
+    checks = readiness(target, _clients(env))
+    failed = [c for c in checks if c.status == "FAIL"]
+    if output is Output.json:
+        payload = {
+            "env": env,
+            "ok": not failed,
+            "checks": [c.__dict__ for c in checks],
+            "topology": runbooks.topology(target),
+        }
+        console.print_json(json.dumps(payload))
+    else:
+        table = Table(title=f"nexus dr status ({env}): {len(failed)} failed")
+        for column in ("check", "result", "detail", "hint"):
+            table.add_column(column)
+        colour = {"PASS": "green", "WARN": "yellow", "FAIL": "red", "SKIP": "dim"}
+        for c in checks:
+            table.add_row(c.name, f"[{colour[c.status]}]{c.status}[/]", c.detail, c.hint)
+        console.print(table)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _run(
+    runbook_name: str,
+    env: str,
+    outputs: Path | None,
+    *,
+    execute: bool,
+    force: bool,
+    resume: str | None,
+    params: dict[str, Any],
+    output: Output,
+    since: float | None = None,
+) -> None:
+    from nexus_platform.ops import run as engine  # noqa: PLC0415
+    from nexus_platform.ops.context import Context  # noqa: PLC0415
+    from nexus_platform.ops.report import plan_json, render_plan, render_report, report_json  # noqa: PLC0415
+
+    runbook = runbooks.failover() if runbook_name == "dr.failover" else runbooks.failback()
+    started = time.time()
+    try:
+        target = world_of(env, outputs)
+    except NexusError as exc:
+        from nexus_platform import audit  # noqa: PLC0415
+
+        audit.append(
+            runbook.name, executed=execute, outcome=f"failed before planning: {exc}", env=env, **params
+        )
+        raise
+    before = runbooks.topology(target)
+    ctx = Context(env=env, params=params, world=target, dry_run=not execute, quiet=output is Output.json)
+    if not execute:
+        plan = engine.plan(runbook, ctx)
+        if output is Output.json:
+            console.print_json(json.dumps({**plan_json(plan), "topology": before}))
+        else:
+            console.print(render_plan(plan))
+            console.print("dry run: nothing changed (add --execute to run it)")
+        return
+    report = engine.execute(runbook, ctx, state_dir=model.paths().state_dir, force=force, resume=resume)
+    after = runbooks.topology(target)
+    summary = _summary(report, target, since or started, before, after)
+    if output is Output.json:
+        console.print_json(json.dumps({**report_json(report), **summary}))
+        return
+    console.print(render_report(report))
+    for key, value in summary.items():
+        console.print(f"{key}: {value}", highlight=False)
+
+
+def _summary(
+    report: Any, target: runbooks.Target, since: float, before: dict[str, Any], after: dict[str, Any]
+) -> dict[str, Any]:
+    """RTO from the detection (or the run's start) to the verified write; the RPO bound (lag at the fence)."""
+    verify = next((s for s in report.steps if s.name == "verify"), None)
+    ended = (
+        verify.ended.timestamp()
+        if verify is not None and verify.ended is not None
+        else report.ended.timestamp()
+    )
+    fence = next((s for s in report.steps if s.name == "fence-primary" and s.result), None)
+    rpo = fence.result.get("lag_seconds") if fence is not None and fence.result else None
+    summary: dict[str, Any] = {
+        "rto_seconds": round(ended - since, 2),
+        "rto_target_seconds": telemetry.RTO_TARGET_SECONDS,
+        "rpo_bound_seconds": None if rpo is None else round(float(rpo), 3),
+        "rpo_target_seconds": target.platform.rpo_target_seconds,
+        "topology_before": before,
+        "topology_after": after,
+    }
+    if report.runbook == "dr.failback":
+        summary["topology_restored"] = after == runbooks.STEADY
+    return summary
+
+
+@app.command("failover")
+def failover(
+    *,
+    env: EnvOption = "sandbox",
+    outputs: OutputsOption = None,
+    planned: Annotated[
+        bool, typer.Option("--planned", help="switchover: wait for the replica first (RPO 0)")
+    ] = False,
+    since: Annotated[
+        float | None, typer.Option("--since", help="unix time the failure was detected (RTO starts there)")
+    ] = None,
+    execute: ExecuteOption = False,
+    force: ForceOption = False,
+    resume: ResumeOption = None,
+    output: OutputOption = Output.text,
+) -> None:
+    """Fail over to the DR region: readiness, fence the primary, promote the DR database, fail the cache
+    over, scale DR compute, switch traffic, verify through the global endpoint."""
+    _run(
+        "dr.failover",
+        env,
+        outputs,
+        execute=execute,
+        force=force,
+        resume=resume,
+        params={"planned": planned},
+        output=output,
+        since=since,
+    )
+
+
+@app.command("failback")
+def failback(
+    *,
+    env: EnvOption = "sandbox",
+    outputs: OutputsOption = None,
+    execute: ExecuteOption = False,
+    force: ForceOption = False,
+    resume: ResumeOption = None,
+    output: OutputOption = Output.text,
+) -> None:
+    """Rebuild the primary region as a replica of the DR region, then switch back (planned: nothing lost).
+    Afterwards the topology is the one before the failover (checked, reported)."""
+    _run("dr.failback", env, outputs, execute=execute, force=force, resume=resume, params={}, output=output)
+
+
+def _watch_state(env: str) -> Path:
+    return model.paths().state_dir / "dr" / f"watch-{env}.json"
+
+
+def _last_failover(env: str) -> float | None:
+    try:
+        return float(json.loads(_watch_state(env).read_text())["failed_over_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _safe_to_fail_over(target: runbooks.Target) -> str | None:
+    """None when the DR region can take over now; else why not (the watch's safety rule)."""
+    database = target.world.database
+    role = database.role("dr")
+    if role != "replica":
+        return f"the DR database is {role}, not a replica"
+    lag = database.lag("dr")
+    budget = target.platform.rpo_target_seconds
+    if lag.seconds is None:
+        return "the DR replica's lag is unknown"
+    if lag.seconds > budget:
+        return f"the DR replica is {lag.seconds:.0f}s behind, beyond the RPO budget of {budget}s"
+    return None
+
+
+@app.command("watch")
+def watch(
+    *,
+    env: EnvOption = "sandbox",
+    outputs: OutputsOption = None,
+    interval: Annotated[
+        float | None, typer.Option(help="seconds between probes (default: the edge's health-check interval)")
+    ] = None,
+    failures: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="consecutive failed probes that declare the primary failed (default: Terraform's)"
+        ),
+    ] = None,
+    cooldown: Annotated[
+        float, typer.Option(help="seconds after a failover in which no other one starts")
+    ] = 3600,
+    max_seconds: Annotated[
+        float | None, typer.Option("--max-seconds", help="stop watching after this long (default: never)")
+    ] = None,
+    execute: ExecuteOption = False,
+    force: ForceOption = False,
+    output: OutputOption = Output.text,
+) -> None:
+    """Watch the primary region from the edge's point of view and fail over when it has failed.
+
+    Declares it failed after N consecutive failed probes; never fails over when the DR replica is unhealthy or
+    behind by more than the RPO budget (unless --force), nor twice in one cool-down window. The failover's RTO
+    starts at the first failed probe. Without --execute it only says what it would do.
+    """
+    from nexus_platform import audit  # noqa: PLC0415
+
+    target = world_of(env, outputs)
+    platform = target.platform
+    if interval is None:
+        interval = (
+            model.sandbox_config().check_interval_ms / 1000
+            if env == "sandbox"
+            else platform.health_check.request_interval
+        )
+    threshold = failures or platform.health_check.failure_threshold
+    began = time.monotonic()
+    first_failure: float | None = None
+    count = 0
+    refused: str | None = None
+
+    def say(message: str) -> None:
+        if output is Output.text:
+            console.print(message, highlight=False)
+
+    say(f"watching {platform.region('primary').region}: every {interval:g}s, {threshold} failures to act")
+    while max_seconds is None or time.monotonic() - began < max_seconds:
+        health = target.world.traffic.health("primary")
+        if health == "healthy":
+            count, first_failure = 0, None
+        else:
+            count += 1
+            first_failure = first_failure or time.time()
+            say(f"probe {count}/{threshold}: the edge sees the primary {health}")
+        if count >= threshold and first_failure is not None:
+            reason = _safe_to_fail_over(target)
+            last = _last_failover(env)
+            if last is not None and time.time() - last < cooldown:
+                reason = f"a failover ran {time.time() - last:.0f}s ago, inside the {cooldown:g}s cool-down"
+            if reason and not force:
+                if reason != refused:
+                    say(f"not failing over: {reason}")
+                    audit.append("dr.watch", executed=execute, outcome=f"refused: {reason}", env=env)
+                refused = reason
+            elif not execute:
+                say("the primary has failed: would run `nexus dr failover --execute` (add --execute)")
+                audit.append("dr.watch", executed=False, outcome="would fail over", env=env)
+                return
+            else:
+                path = _watch_state(env)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps({"failed_over_at": time.time(), "detected_at": first_failure}))
+                ago = time.time() - first_failure
+                say(f"the primary has failed (first failed probe {ago:.1f}s ago): failing over")
+                _run(
+                    "dr.failover",
+                    env,
+                    outputs,
+                    execute=True,
+                    force=force,
+                    resume=None,
+                    params={"planned": False, "detected_at": first_failure},
+                    output=output,
+                    since=first_failure,
+                )
+                return
+        time.sleep(interval)
+    if refused:
+        raise NexusError(f"watched for {max_seconds:g}s without failing over: {refused}")

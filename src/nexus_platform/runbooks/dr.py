@@ -1,0 +1,435 @@
+"""The disaster-recovery runbooks: failover to the DR region and failback, one runbook for every world.
+
+The specification's flow is "failure detected -> update DNS records -> route traffic to DR"; made safe it
+is: readiness -> fence the old primary (out of traffic, no more writes, its workload to zero) -> promote the
+DR database -> fail the cache over -> scale DR compute to the primary's size -> switch traffic -> verify
+through the global endpoint. A planned failover (switchover) waits for the replica to catch up after the
+fence, so it loses nothing. Failback rebuilds the old primary region as a replica of the new primary, then
+switches back the same way, so the topology after it is the one before the failover.
+
+The steps see only `world.base.World` and the platform model: which world they drive is not their business.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from nexus_platform.errors import NexusError
+from nexus_platform.ops.context import Context
+from nexus_platform.ops.step import Call, Precondition, Runbook, Step
+from nexus_platform.platform import Platform
+from nexus_platform.world.base import World
+
+PRIMARY, DR = "primary", "dr"
+# Generous: a loaded sandbox promotes in under a second, RDS in minutes.
+WAIT_PROMOTE_SECONDS = 900.0
+WAIT_SHORT_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the steps act on: a world's adapters and the platform's names."""
+
+    world: World
+    platform: Platform
+
+
+def _target(ctx: Context) -> Target:
+    target = ctx.world
+    if not isinstance(target, Target):
+        raise NexusError("the DR runbooks need a Target (world and platform) as their context's world")
+    return target
+
+
+def _name(ctx: Context, role: str) -> str:
+    return _target(ctx).platform.region(role).region
+
+
+def _lag(ctx: Context, role: str) -> dict[str, Any]:
+    lag = _target(ctx).world.database.lag(role)
+    return {"lag_bytes": lag.bytes, "lag_seconds": lag.seconds, "streaming": lag.streaming}
+
+
+# --- preconditions ------------------------------------------------------------------------------------------
+
+
+def _is_replica_or_promoted(role: str) -> Precondition:
+    def check(ctx: Context) -> bool | str:
+        found = _target(ctx).world.database.role(role)
+        return found in ("replica", "primary") or f"the {_name(ctx, role)} database is {found}"
+
+    return Precondition(f"{role}-database-available", check, "start it, or fix its replication first")
+
+
+def _lag_within_rpo(role: str) -> Precondition:
+    def check(ctx: Context) -> bool | str:
+        t = _target(ctx)
+        if t.world.database.role(role) == "primary":
+            return True  # resumed after the promotion: nothing left to lose
+        lag = t.world.database.lag(role)
+        budget = t.platform.rpo_target_seconds
+        if lag.seconds is None:
+            return f"the {_name(ctx, role)} replica's lag is unknown"
+        return lag.seconds <= budget or f"replica lag {lag.seconds:.0f}s exceeds the RPO budget of {budget}s"
+
+    return Precondition(f"{role}-lag-within-rpo", check, "wait for the replica to catch up, or --force")
+
+
+def _cache_available(role: str) -> Precondition:
+    def check(ctx: Context) -> bool | str:
+        found = _target(ctx).world.cache.role(role)
+        return found != "down" or f"the {_name(ctx, role)} cache does not answer"
+
+    return Precondition(f"{role}-cache-available", check, "start it first")
+
+
+def _is_writer(role: str) -> Precondition:
+    def check(ctx: Context) -> bool | str:
+        found = _target(ctx).world.database.role(role)
+        return found == "primary" or f"the {_name(ctx, role)} database is {found}, not the writer"
+
+    return Precondition(f"{role}-is-the-writer", check, "failback follows a failover to that region")
+
+
+# --- failover -----------------------------------------------------------------------------------------------
+
+
+def _readiness(ctx: Context) -> Mapping[str, Any]:
+    t = _target(ctx)
+    return {
+        "primary_capacity": t.world.compute.capacity(PRIMARY).desired,
+        "dr_capacity": t.world.compute.capacity(DR).desired,
+        "primary_database": t.world.database.role(PRIMARY),
+        "serving": t.world.traffic.serving(),
+        **_lag(ctx, DR),
+    }
+
+
+def _fence_primary(ctx: Context) -> Mapping[str, Any]:
+    t = _target(ctx)
+    # The replica's lag at the fence bounds the writes an unplanned failover loses (the report's RPO bound).
+    lag = _lag(ctx, DR)
+    fenced_at = time.time()
+    t.world.traffic.drain(PRIMARY)
+    t.world.database.fence(PRIMARY)
+    t.world.compute.scale(PRIMARY, 0)
+    return {**lag, "fenced_at": fenced_at}
+
+
+def _primary_fenced(ctx: Context) -> bool:
+    t = _target(ctx)
+    return t.world.traffic.health(PRIMARY) == "drained" and t.world.database.is_fenced(PRIMARY)
+
+
+def _promote_dr(ctx: Context) -> Mapping[str, Any]:
+    t = _target(ctx)
+    if ctx.params.get("planned"):
+        ctx.wait(
+            "the DR replica to apply everything the fenced primary wrote",
+            lambda: t.world.database.caught_up(DR),
+            timeout=WAIT_SHORT_SECONDS,
+        )
+    t.world.database.promote(DR)
+    ctx.wait(
+        "the DR database to accept writes",
+        lambda: t.world.database.role(DR) == "primary",
+        timeout=WAIT_PROMOTE_SECONDS,
+    )
+    return {"role": t.world.database.role(DR)}
+
+
+def _fail_over_cache(ctx: Context) -> Mapping[str, Any]:
+    t = _target(ctx)
+    t.world.cache.promote(DR)
+    ctx.wait(
+        "the DR cache to become the primary",
+        lambda: t.world.cache.role(DR) == "primary",
+        timeout=WAIT_PROMOTE_SECONDS,
+    )
+    return {"role": "primary"}
+
+
+def _wanted_capacity(ctx: Context, of: str) -> int:
+    readiness = ctx.results.get("readiness", {})
+    return max(1, int(readiness.get(f"{of}_capacity") or 1))
+
+
+def _scale(role: str, like: str) -> Step:
+    def apply(ctx: Context) -> Mapping[str, Any]:
+        t, wanted = _target(ctx), _wanted_capacity(ctx, like)
+        t.world.compute.scale(role, wanted)
+        ctx.wait(
+            f"{wanted} workload replicas in {_name(ctx, role)}",
+            lambda: t.world.compute.capacity(role).desired >= wanted,
+            timeout=WAIT_PROMOTE_SECONDS,
+        )
+        return {"replicas": wanted}
+
+    def done(ctx: Context) -> bool:
+        return _target(ctx).world.compute.capacity(role).desired >= _wanted_capacity(ctx, like)
+
+    return Step(
+        f"scale-{role}-compute",
+        f"scale {role} compute to the {like} region's size",
+        reversible=True,
+        apply=apply,
+        done=done,
+        calls=lambda ctx: [
+            Call("compute", "scale", {"region": _name(ctx, role), "replicas": _wanted_capacity(ctx, like)})
+        ],
+    )
+
+
+def _switch_to(role: str) -> Step:
+    def apply(ctx: Context) -> Mapping[str, Any]:
+        t = _target(ctx)
+        t.world.traffic.restore(role)
+        ctx.wait(
+            f"the global endpoint to send traffic to {_name(ctx, role)}",
+            lambda: t.world.traffic.serving() == role,
+            timeout=WAIT_PROMOTE_SECONDS,
+        )
+        return {"serving": role}
+
+    return Step(
+        f"switch-traffic-to-{role}",
+        f"route the global endpoint to {role}",
+        reversible=True,
+        apply=apply,
+        done=lambda ctx: _target(ctx).world.traffic.serving() == role,
+        calls=lambda ctx: [Call("traffic", "restore", {"region": _name(ctx, role)})],
+    )
+
+
+def _verify(role: str) -> Step:
+    def apply(ctx: Context) -> Mapping[str, Any]:
+        t = _target(ctx)
+        record_id = f"nexus-dr-verify-{ctx.run_id}"
+        region = _name(ctx, role)
+        # The new writer's workload notices its database became writable on its next role poll (about 1 s).
+        write = ctx.wait(
+            f"a write through the global endpoint to be stored in {region}",
+            lambda: (r := t.world.probe.write(record_id)).ok and r,
+            timeout=WAIT_SHORT_SECONDS,
+        )
+        read = ctx.wait(
+            "the write to read back through the global endpoint",
+            lambda: (r := t.world.probe.read(record_id)).ok and r,
+            timeout=WAIT_SHORT_SECONDS,
+        )
+        if write.region not in (None, region):
+            raise NexusError(f"the verification write was served by {write.region}, not {region}")
+        return {
+            "record_id": record_id,
+            "region": write.region,
+            "write_ms": round(write.milliseconds, 1),
+            "read_ms": round(read.milliseconds, 1),
+        }
+
+    return Step(
+        "verify",
+        "write and read back through the global endpoint",
+        reversible=True,
+        apply=apply,
+        calls=lambda ctx: [Call("probe", "write+read", {"via": "global endpoint"})],
+    )
+
+
+def failover() -> Runbook:
+    return Runbook(
+        "dr.failover",
+        "fail the platform over to the DR region",
+        (
+            Step(
+                "readiness",
+                "check the DR region can take over; record the capacities and the replica's lag",
+                reversible=True,
+                apply=_readiness,
+                preconditions=(_is_replica_or_promoted(DR), _lag_within_rpo(DR), _cache_available(DR)),
+                calls=lambda ctx: [Call("database", "lag", {"region": _name(ctx, DR)})],
+            ),
+            Step(
+                "fence-primary",
+                "take the primary region out of traffic, stop its database taking writes, "
+                "scale its workload to 0",
+                reversible=True,
+                apply=_fence_primary,
+                done=_primary_fenced,
+                calls=lambda ctx: [
+                    Call("traffic", "drain", {"region": _name(ctx, PRIMARY)}),
+                    Call("database", "fence", {"region": _name(ctx, PRIMARY)}),
+                    Call("compute", "scale", {"region": _name(ctx, PRIMARY), "replicas": 0}),
+                ],
+            ),
+            Step(
+                "promote-dr-database",
+                "promote the DR replica to the writable primary (planned: after it has applied everything)",
+                reversible=False,
+                apply=_promote_dr,
+                done=lambda ctx: _target(ctx).world.database.role(DR) == "primary",
+                calls=lambda ctx: [Call("database", "promote", {"region": _name(ctx, DR)})],
+            ),
+            Step(
+                "fail-over-cache",
+                "make the DR cache the primary",
+                reversible=False,
+                apply=_fail_over_cache,
+                done=lambda ctx: _target(ctx).world.cache.role(DR) == "primary",
+                calls=lambda ctx: [Call("cache", "promote", {"region": _name(ctx, DR)})],
+            ),
+            _scale(DR, like=PRIMARY),
+            _switch_to(DR),
+            _verify(DR),
+        ),
+    )
+
+
+# --- failback -----------------------------------------------------------------------------------------------
+
+
+def _reseed(role: str, source: str, *, serves_reads: bool) -> Step:
+    def apply(ctx: Context) -> Mapping[str, Any]:
+        t = _target(ctx)
+        t.world.database.reseed_as_replica(role, source)
+        t.world.cache.follow(role, source)
+        ctx.wait(
+            f"the {_name(ctx, role)} replica to stream from {_name(ctx, source)}",
+            lambda: t.world.database.lag(role).streaming,
+            timeout=WAIT_PROMOTE_SECONDS,
+        )
+        if serves_reads:
+            # A warm standby is ready once the edge's health check passes on it again (it serves reads).
+            ctx.wait(
+                f"the edge to see {_name(ctx, role)} healthy",
+                lambda: t.world.traffic.health(role) == "healthy",
+                timeout=WAIT_PROMOTE_SECONDS,
+            )
+        return _lag(ctx, role)
+
+    def done(ctx: Context) -> bool:
+        t = _target(ctx)
+        return t.world.database.role(role) == "replica" and t.world.database.lag(role).streaming
+
+    return Step(
+        f"reseed-{role}-as-replica",
+        f"rebuild the {role} region's database as a replica of the {source} region's",
+        reversible=False,
+        apply=apply,
+        done=done,
+        calls=lambda ctx: [
+            Call("database", "reseed_as_replica", {"region": _name(ctx, role), "source": _name(ctx, source)}),
+            Call("cache", "follow", {"region": _name(ctx, role), "source": _name(ctx, source)}),
+        ],
+    )
+
+
+def _failback_readiness(ctx: Context) -> Mapping[str, Any]:
+    t = _target(ctx)
+    return {
+        "primary_capacity": t.world.compute.capacity(DR).desired,
+        "dr_capacity": t.world.compute.capacity(DR).desired,
+        "serving": t.world.traffic.serving(),
+    }
+
+
+def _fence_dr(ctx: Context) -> Mapping[str, Any]:
+    _target(ctx).world.database.fence(DR)
+    return {"fenced_at": time.time()}
+
+
+def _promote_primary(ctx: Context) -> Mapping[str, Any]:
+    t = _target(ctx)
+    ctx.wait(
+        "the primary region's replica to apply everything the fenced DR database wrote",
+        lambda: t.world.database.caught_up(PRIMARY),
+        timeout=WAIT_PROMOTE_SECONDS,
+    )
+    t.world.database.promote(PRIMARY)
+    ctx.wait(
+        "the primary region's database to accept writes",
+        lambda: t.world.database.role(PRIMARY) == "primary",
+        timeout=WAIT_PROMOTE_SECONDS,
+    )
+    return {"role": "primary"}
+
+
+def _fail_back_cache(ctx: Context) -> Mapping[str, Any]:
+    t = _target(ctx)
+    t.world.cache.promote(PRIMARY)
+    t.world.cache.follow(DR, PRIMARY)
+    return {"role": "primary"}
+
+
+def failback() -> Runbook:
+    return Runbook(
+        "dr.failback",
+        "rebuild the primary region from the DR region, then switch back to it",
+        (
+            Step(
+                "readiness",
+                "check the DR region is the writer; record its capacity",
+                reversible=True,
+                apply=_failback_readiness,
+                preconditions=(_is_writer(DR),),
+            ),
+            # Its workload's role is primary: it is not ready (nor healthy at the edge) until promoted.
+            _reseed(PRIMARY, DR, serves_reads=False),
+            _scale(PRIMARY, like=DR),
+            Step(
+                "fence-dr",
+                "stop the DR database taking writes (a planned switchover: nothing is lost)",
+                reversible=True,
+                apply=_fence_dr,
+                done=lambda ctx: (
+                    _target(ctx).world.database.role(PRIMARY) == "primary"
+                    or _target(ctx).world.database.is_fenced(DR)
+                ),
+                calls=lambda ctx: [Call("database", "fence", {"region": _name(ctx, DR)})],
+            ),
+            Step(
+                "promote-primary-database",
+                "promote the primary region's replica once it has applied everything",
+                reversible=False,
+                apply=_promote_primary,
+                done=lambda ctx: _target(ctx).world.database.role(PRIMARY) == "primary",
+                calls=lambda ctx: [Call("database", "promote", {"region": _name(ctx, PRIMARY)})],
+            ),
+            Step(
+                "fail-back-cache",
+                "make the primary region's cache the primary again, the DR one its replica",
+                reversible=False,
+                apply=_fail_back_cache,
+                done=lambda ctx: _target(ctx).world.cache.role(PRIMARY) == "primary",
+                calls=lambda ctx: [
+                    Call("cache", "promote", {"region": _name(ctx, PRIMARY)}),
+                    Call("cache", "follow", {"region": _name(ctx, DR), "source": _name(ctx, PRIMARY)}),
+                ],
+            ),
+            _switch_to(PRIMARY),
+            _reseed(DR, PRIMARY, serves_reads=True),
+            _verify(PRIMARY),
+        ),
+    )
+
+
+def topology(target: Target) -> dict[str, Any]:
+    """The shape failback must restore: who writes, who replicates, who serves."""
+    world = target.world
+    return {
+        "database": {role: world.database.role(role) for role in (PRIMARY, DR)},
+        "cache": {role: world.cache.role(role) for role in (PRIMARY, DR)},
+        "serving": world.traffic.serving(),
+        "edge": {role: world.traffic.health(role) for role in (PRIMARY, DR)},
+    }
+
+
+#: What the platform looks like when nothing has failed over.
+STEADY = {
+    "database": {PRIMARY: "primary", DR: "replica"},
+    "cache": {PRIMARY: "primary", DR: "replica"},
+    "serving": PRIMARY,
+    "edge": {PRIMARY: "healthy", DR: "healthy"},
+}

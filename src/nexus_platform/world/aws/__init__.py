@@ -1,0 +1,1 @@
+"""The AWS world: boto3 (botocore standard/adaptive retries and waiters) and the Kubernetes API."""

@@ -1,0 +1,1 @@
+"""CloudWatch: the metrics AWS publishes about the platform (RDS ReplicaLag)."""

@@ -1,0 +1,1 @@
+"""ElastiCache: the Redis global datastore joining the two regions."""

@@ -1,0 +1,1 @@
+"""RDS: the PostgreSQL primary and its cross-region read replica."""

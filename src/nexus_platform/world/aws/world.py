@@ -1,0 +1,624 @@
+"""The AWS world: the runbooks' interfaces (world/base.py) over boto3 and the Kubernetes API.
+
+- Database: RDS for PostgreSQL, a primary and its cross-region read replica. Fence = revoke the application's
+  path to the database (the DB security group's ingress from the nodes' security groups); promote =
+  PromoteReadReplica; reseed = a new cross-region read replica under the original identifier.
+- Cache: the ElastiCache global datastore (FailoverGlobalReplicationGroup).
+- Traffic: the Route 53 health checks behind the api.<domain> failover records (drain = force unhealthy).
+- Compute: the region's EKS managed node groups and the nexus-api Deployment (namespace nexus).
+- Probe: HTTPS to nexus-api's records API through api.<domain>, or a region's origin name.
+
+Every boto3 call goes through `awsapi.client` (via `Clients`); every failure is a one-line `NexusError`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from nexus_platform.errors import NexusError
+from nexus_platform.platform import Platform, RegionFacts
+from nexus_platform.world.aws.clients import Clients, Waiting, translated, unreachable
+from nexus_platform.world.aws.cloudwatch import probes as cloudwatch
+from nexus_platform.world.aws.ec2 import actions as ec2_actions
+from nexus_platform.world.aws.ec2 import probes as ec2_probes
+from nexus_platform.world.aws.ec2.probes import IngressRule
+from nexus_platform.world.aws.eks import actions as eks_actions
+from nexus_platform.world.aws.eks import kube as eks_kube
+from nexus_platform.world.aws.eks import probes as eks_probes
+from nexus_platform.world.aws.eks.kube import KubeAccess
+from nexus_platform.world.aws.elasticache import actions as cache_actions
+from nexus_platform.world.aws.elasticache import probes as cache_probes
+from nexus_platform.world.aws.probe import AwsProbe
+from nexus_platform.world.aws.rds import actions as rds_actions
+from nexus_platform.world.aws.rds import probes as rds_probes
+from nexus_platform.world.aws.route53 import actions as route53_actions
+from nexus_platform.world.aws.route53 import probes as route53_probes
+from nexus_platform.world.base import Capacity, Lag, World
+
+# Route 53 is a global service whose API (and health-check data) lives in us-east-1.
+ROUTE53_REGION = "us-east-1"
+# The chart's release: `helm install nexus-api helm/nexus -n nexus` names the Deployment nexus-api.
+NAMESPACE = "nexus"
+DEPLOYMENT = "nexus-api"
+# The DB security group's tag holding what a fence revoked (and when), so that any later run can restore it.
+FENCE_TAG = "nexus:fenced-ingress"
+TAG_VALUE_LIMIT = 256
+# Terraform's description of the rule (terraform/modules/region/security.tf, db_from_nodes), for a rule
+# rebuilt without a record of the revoked one.
+INGRESS_DESCRIPTION = "PostgreSQL from the EKS nodes and pods"
+
+
+class AwsDatabase:
+    """RDS for PostgreSQL: each role's instance by the identifier Terraform gave it.
+
+    RDS does not expose WAL positions (LSNs): `write_position` and `replayed_position` answer None, and
+    `caught_up` (what a planned switchover waits for) reads CloudWatch's ReplicaLag instead (see
+    cloudwatch/probes.py for what that metric can and cannot prove).
+
+    Fencing revokes the application's path to the database: the ingress rules of the DB's security groups on
+    its port from the nodes' security groups. Security groups track connections, so the connections the pods
+    already hold stay open after the revocation: scaling the old region's workload to zero (the Compute's
+    job, the same runbook step) is what closes them.
+    """
+
+    def __init__(
+        self,
+        platform: Platform,
+        clients: Clients,
+        *,
+        waiting: Waiting | None = None,
+        replica_waiting: Waiting | None = None,
+    ) -> None:
+        self.platform, self.clients = platform, clients
+        self.waiting = waiting or Waiting(delay=15.0, timeout=1800.0)
+        # A new cross-region replica starts from a snapshot of the source: hours for a large database.
+        self.replica_waiting = replica_waiting or Waiting(delay=30.0, timeout=4 * 3600.0)
+
+    def _facts(self, role: str) -> RegionFacts:
+        return self.platform.region(role)
+
+    def _rds(self, role: str) -> Any:
+        return self.clients("rds", self._facts(role).region)
+
+    def _ec2(self, role: str) -> Any:
+        return self.clients("ec2", self._facts(role).region)
+
+    def _describe(self, role: str) -> dict[str, Any] | None:
+        facts = self._facts(role)
+        with translated(f"describing {facts.db_instance_identifier} in {facts.region}"):
+            return rds_probes.instance(self._rds(role), facts.db_instance_identifier)
+
+    def _require(self, role: str) -> dict[str, Any]:
+        described = self._describe(role)
+        if described is None:
+            facts = self._facts(role)
+            raise NexusError(
+                f"there is no DB instance {facts.db_instance_identifier} in {facts.region}",
+                hint="a failback may be half-way: `nexus dr status`, then resume the run",
+            )
+        return described
+
+    # --- reads ----------------------------------------------------------------------------------------------
+
+    def role(self, role: str) -> str:
+        facts = self._facts(role)
+        try:
+            described = rds_probes.instance(self._rds(role), facts.db_instance_identifier)
+        except (BotoCoreError, ClientError) as exc:
+            if unreachable(exc):
+                return "down"
+            with translated(f"describing {facts.db_instance_identifier} in {facts.region}"):
+                raise
+        if described is None or not rds_probes.serving(described):
+            return "down"
+        return "replica" if rds_probes.source_of(described) else "primary"
+
+    def _lag_sample(self, role: str) -> cloudwatch.LagSample | None:
+        facts = self._facts(role)
+        with translated(f"reading the ReplicaLag of {facts.db_instance_identifier}"):
+            return cloudwatch.latest_replica_lag(
+                self.clients("cloudwatch", facts.region), facts.db_instance_identifier
+            )
+
+    def lag(self, role: str) -> Lag:
+        """ReplicaLag's latest datapoint (None when CloudWatch has none) and whether RDS reports the replica
+        'replicating'; RDS gives no byte count."""
+        described = self._describe(role)
+        if described is None or not rds_probes.source_of(described):
+            return Lag(None, None, False)
+        sample = self._lag_sample(role)
+        streaming = rds_probes.replication_status(described) == "replicating"
+        return Lag(None, sample.seconds if sample else None, streaming)
+
+    def caught_up(self, role: str) -> bool:
+        """Whether `role`'s replica has applied everything its (fenced) source accepted."""
+        described = self._describe(role)
+        if described is None or rds_probes.replication_status(described) != "replicating":
+            return False
+        record = self._fence_record(self.platform.other(role))
+        return cloudwatch.caught_up(
+            self._lag_sample(role),
+            fenced_at=record.get("at") if record else None,
+            lag_at_fence=record.get("lag") if record else None,
+        )
+
+    def write_position(self, role: str) -> str | None:
+        """None: RDS does not expose the writer's LSN (see `caught_up`)."""
+        del role
+        return None
+
+    def replayed_position(self, role: str) -> str | None:
+        """None: RDS does not expose a replica's replayed LSN (see `caught_up`)."""
+        del role
+        return None
+
+    # --- the application's path to the database -------------------------------------------------------------
+
+    def _node_groups(self, role: str) -> set[str]:
+        facts = self._facts(role)
+        with translated(f"finding the node security groups of {facts.cluster_name}"):
+            return eks_probes.node_security_groups(
+                self.clients("eks", facts.region), self._ec2(role), facts.cluster_name
+            )
+
+    def _path(self, role: str) -> tuple[list[str], int, set[str]]:
+        """(the DB's security groups, its port, the nodes' security groups)."""
+        described = self._require(role)
+        return rds_probes.security_groups(described), rds_probes.port(described), self._node_groups(role)
+
+    def _fence_record(self, role: str) -> dict[str, Any] | None:
+        """What the last fence of `role` recorded on its DB security groups: at, lag, rules."""
+        try:
+            described = self._describe(role)
+        except NexusError:
+            return None
+        if described is None:
+            return None
+        ec2, merged = self._ec2(role), None
+        with translated("reading the fence record"):
+            for group in rds_probes.security_groups(described):
+                value = ec2_probes.group_tags(ec2, group).get(FENCE_TAG)
+                if value is None:
+                    continue
+                try:
+                    record = json.loads(value)
+                except ValueError:
+                    continue
+                if merged is None:
+                    merged = {**record, "rules": []}
+                merged["rules"].extend(
+                    IngressRule(group, peer, protocol, low, high, description or None)
+                    for peer, protocol, low, high, description in record.get("rules", [])
+                )
+        return merged
+
+    def revoke_app_ingress(self, role: str) -> list[IngressRule]:
+        """Revoke the DB security groups' ingress from the nodes' security groups on the DB port; what was
+        revoked is returned and recorded on the groups (tag nexus:fenced-ingress) for `unfence`."""
+        groups, port, nodes = self._path(role)
+        ec2 = self._ec2(role)
+        with translated(f"revoking the application's access to the {role} database"):
+            rules = ec2_probes.app_ingress(ec2, groups, port, nodes)
+            if not rules:
+                return []
+            lag = self._lag_of_other(role)
+            for group in {rule.group_id for rule in rules}:
+                previous = (self._fence_record(role) or {}).get("rules", [])
+                mine = [r for r in [*previous, *rules] if r.group_id == group]
+                ec2_actions.tag(ec2, group, FENCE_TAG, _fence_tag(time.time(), lag, mine))
+            ec2_actions.revoke(ec2, rules)
+        return rules
+
+    def _lag_of_other(self, role: str) -> float | None:
+        """The other region's replica lag now (what a failover at this moment could lose), if it tells."""
+        try:
+            return self.lag(self.platform.other(role)).seconds
+        except NexusError:
+            return None
+
+    def fence(self, role: str) -> None:
+        """Revoke the application's path to `role`'s database (idempotent); the record is kept on the DB
+        security groups. Scaling the region's workload to zero, which closes the connections already open, is
+        the Compute's job."""
+        self.revoke_app_ingress(role)
+
+    def unfence(self, role: str, rules: Sequence[IngressRule] | None = None) -> list[IngressRule]:
+        """Give the application its path to `role`'s database back: `rules`, else what the last fence
+        recorded, else (no record, and no path at all) the DB port from every node security group. Returns the
+        rules added; the fence record is removed."""
+        groups, port, nodes = self._path(role)
+        ec2 = self._ec2(role)
+        with translated(f"restoring the application's access to the {role} database"):
+            record = self._fence_record(role)
+            present = ec2_probes.app_ingress(ec2, groups, port, set())
+            if rules is None and record and record.get("rules"):
+                rules = record["rules"]
+            if rules is None:
+                if any(rule.peer_group_id in nodes for rule in present):
+                    rules = []
+                else:
+                    rules = [
+                        IngressRule(group, peer, "tcp", port, port, INGRESS_DESCRIPTION)
+                        for group in groups
+                        for peer in sorted(nodes)
+                    ]
+            missing = [rule for rule in rules if not any(rule.same_path(p) for p in present)]
+            ec2_actions.authorize(ec2, missing)
+            if record is not None:
+                for group in groups:
+                    ec2_actions.tag(ec2, group, FENCE_TAG, None)
+        return missing
+
+    def is_fenced(self, role: str) -> bool:
+        if self.role(role) != "primary":
+            return True  # a replica is read-only; a database that is down takes nothing
+        groups, port, nodes = self._path(role)
+        with translated(f"reading the {role} database's security groups"):
+            return not ec2_probes.app_ingress(self._ec2(role), groups, port, nodes)
+
+    # --- changes --------------------------------------------------------------------------------------------
+
+    def promote(self, role: str) -> None:
+        """PromoteReadReplica (keeping the platform's backup retention) and the db_instance_available waiter;
+        nothing when the instance is standalone already. The region's application then gets its path to the
+        new writer back (a failback promotes a region whose database was fenced)."""
+        facts = self._facts(role)
+        with translated(f"promoting {facts.db_instance_identifier} in {facts.region}"):
+            rds_actions.promote(
+                self._rds(role),
+                facts.db_instance_identifier,
+                backup_retention_days=self.platform.backup_retention_days,
+                waiting=self.waiting,
+            )
+        self.unfence(role)
+
+    def reseed_as_replica(self, role: str, source: str) -> None:
+        """Rebuild `role`'s database as a cross-region read replica of `source`'s: the instance there now is
+        fenced and renamed aside (<identifier>-old-<timestamp>, kept: delete it once the failback is
+        verified), then a replica is created under the original identifier with the old one's settings (the
+        region's KMS key, subnet group, security groups, parameter group...), so the platform model's names
+        stay true. Re-running it continues where it stopped."""
+        facts, source_facts = self._facts(role), self._facts(source)
+        origin = self._require(source)
+        if rds_probes.source_of(origin):
+            raise NexusError(
+                f"{source_facts.db_instance_identifier} is a replica itself: nothing to re-seed from",
+                hint=f"promote the {source} database first",
+            )
+        rds, identifier = self._rds(role), facts.db_instance_identifier
+        with translated(f"re-seeding {identifier} in {facts.region} from {source_facts.region}"):
+            current = rds_probes.instance(rds, identifier)
+            if current is not None and rds_probes.source_of(current) == origin["DBInstanceArn"]:
+                if current.get("DBInstanceStatus") != "available":
+                    rds_actions.wait_available(rds, identifier, self.replica_waiting)
+                self.unfence(role)
+                return
+            if current is not None:
+                if not rds_probes.source_of(current):
+                    self.fence(role)  # whatever still writes to it loses its path before it moves
+                aside = rds_actions.set_aside(rds, identifier, self.waiting)
+                template = rds_probes.instance(rds, aside)
+            else:
+                template = rds_actions.latest_aside(rds, identifier)
+            if template is None:
+                raise NexusError(
+                    f"neither {identifier} nor an instance set aside from it exists in {facts.region}",
+                    hint="restore the region's database from a backup, then run the failback again",
+                )
+            rds_actions.create_replica(
+                rds,
+                identifier,
+                source_arn=origin["DBInstanceArn"],
+                source_region=source_facts.region,
+                template=template,
+                waiting=self.replica_waiting,
+            )
+        # A replica takes no writes: the region's (read-only) application may reach it again.
+        self.unfence(role)
+
+
+def _fence_tag(at: float, lag: float | None, rules: Sequence[IngressRule]) -> str:
+    """The fence record as a tag value (256 characters at most: descriptions go first when it is longer)."""
+    unique: list[IngressRule] = []
+    for rule in rules:
+        if not any(rule.same_path(u) for u in unique):
+            unique.append(rule)
+    for keep_descriptions in (True, False):
+        value = json.dumps(
+            {
+                "at": round(at, 3),
+                "lag": lag,
+                "rules": [
+                    [
+                        r.peer_group_id,
+                        r.protocol,
+                        r.from_port,
+                        r.to_port,
+                        (r.description or "") if keep_descriptions else "",
+                    ]
+                    for r in unique
+                ],
+            },
+            separators=(",", ":"),
+        )
+        if len(value) <= TAG_VALUE_LIMIT:
+            return value
+    return value[:TAG_VALUE_LIMIT]
+
+
+class AwsCache:
+    """The ElastiCache global datastore: each role's replication group is a member, primary or secondary.
+    Each call goes to the region it is about (a failover to DR must not depend on the failed region's API)."""
+
+    def __init__(self, platform: Platform, clients: Clients, *, waiting: Waiting | None = None) -> None:
+        self.platform, self.clients = platform, clients
+        self.waiting = waiting or Waiting(delay=10.0, timeout=900.0)
+        self.global_id = platform.global_datastore_id
+
+    def _client(self, role: str) -> Any:
+        return self.clients("elasticache", self.platform.region(role).region)
+
+    def _member(self, role: str, described: dict[str, Any] | None) -> str | None:
+        facts = self.platform.region(role)
+        return cache_probes.member_role(described, facts.region, facts.cache_replication_group_id)
+
+    def _datastore(self, role: str) -> dict[str, Any] | None:
+        with translated(f"describing the global datastore {self.global_id}"):
+            return cache_probes.datastore(self._client(role), self.global_id)
+
+    def role(self, role: str) -> str:
+        facts = self.platform.region(role)
+        try:
+            with translated(f"describing the global datastore {self.global_id}"):
+                described = cache_probes.datastore(self._client(role), self.global_id)
+                member = self._member(role, described)
+                status = cache_probes.group_status(self._client(role), facts.cache_replication_group_id)
+        except NexusError as exc:
+            if isinstance(exc.__cause__, BotoCoreError) and unreachable(exc.__cause__):
+                return "down"
+            raise
+        if member is None or status not in cache_probes.SERVING_STATUSES:
+            return "down"
+        return "primary" if member == "primary" else "replica"
+
+    def promote(self, role: str) -> None:
+        """FailoverGlobalReplicationGroup to `role`'s group, then wait until the members' roles say so
+        (nothing when it is the primary already)."""
+        facts, client = self.platform.region(role), self._client(role)
+        with translated(f"failing the global datastore {self.global_id} over to {facts.region}"):
+            described = cache_probes.datastore(client, self.global_id)
+            if described is None:
+                raise NexusError(f"there is no global datastore {self.global_id}")
+            if described.get("Status") != "available":
+                # A failover an interrupted run started may still be under way.
+                cache_actions.wait_settled(client, self.global_id, self.waiting)
+                described = cache_probes.datastore(client, self.global_id)
+            member = self._member(role, described)
+            if member == "primary":
+                return
+            if member is None:
+                raise NexusError(
+                    f"{facts.cache_replication_group_id} in {facts.region} is not a member of "
+                    f"{self.global_id}",
+                    hint="re-create it as a secondary (terraform apply)",
+                )
+            cache_actions.failover(
+                client, self.global_id, facts.region, facts.cache_replication_group_id, self.waiting
+            )
+
+    def follow(self, role: str, source: str) -> None:
+        """In a global datastore a secondary follows the primary by itself: nothing to do when `role` is a
+        secondary and `source` the primary; when it is the other way round, fail over to `source`."""
+        described = self._datastore(source)
+        mine, theirs = self._member(role, described), self._member(source, described)
+        if mine == "secondary" and theirs == "primary":
+            return
+        if mine == "primary" and theirs == "secondary":
+            self.promote(source)
+            return
+        raise NexusError(
+            f"the {role} cache is {mine or 'not a member'} and the {source} one {theirs or 'not a member'} "
+            f"of {self.global_id}",
+            hint="re-create the missing member as a secondary (terraform apply)",
+        )
+
+
+class AwsTraffic:
+    """Route 53: the health checks of the api.<domain> failover records (PRIMARY: the primary region's).
+
+    A drained region's check is forced unhealthy (Inverted and Disabled, see route53/actions.py), which takes
+    its failover record out of DNS answers. app.<domain> (CloudFront) follows on its own: its origin group
+    fails over on the origin's 5xx. What clients see changes only after their resolvers' cached answers
+    expire (`record_ttls`)."""
+
+    def __init__(self, platform: Platform, clients: Clients) -> None:
+        self.platform, self.clients = platform, clients
+
+    def _route53(self) -> Any:
+        return self.clients("route53", ROUTE53_REGION)
+
+    def health(self, role: str) -> str:
+        check = self.platform.region(role).health_check_id
+        with translated(f"reading health check {check}"):
+            config = route53_probes.config(self._route53(), check)
+            if config.get("Inverted"):
+                return "drained"
+            if config.get("Disabled"):
+                return "healthy"  # Route 53 considers a disabled check healthy
+            passing, reporting = route53_probes.checkers(self._route53(), check)
+        return "healthy" if route53_probes.healthy(passing, reporting) else "unhealthy"
+
+    def serving(self) -> str | None:
+        """The primary while its check is healthy, else DR while DR's is; None when neither is (Route 53
+        itself then answers with the primary record, to a region that does not serve)."""
+        for role in ("primary", "dr"):
+            if self.health(role) == "healthy":
+                return role
+        return None
+
+    def drain(self, role: str) -> None:
+        check = self.platform.region(role).health_check_id
+        with translated(f"draining {self.platform.region(role).region} (health check {check})"):
+            route53_actions.force_unhealthy(self._route53(), check)
+
+    def restore(self, role: str) -> None:
+        check = self.platform.region(role).health_check_id
+        with translated(f"restoring {self.platform.region(role).region} (health check {check})"):
+            route53_actions.measure(self._route53(), check)
+
+    def record_ttls(self) -> dict[str, int]:
+        """The TTL clients cache each of the platform's names for ("<name> <type>[ <set id>]" -> seconds)."""
+        names = {self.platform.api_fqdn, self.platform.app_fqdn}
+        names.update(facts.origin_fqdn for facts in self.platform.regions.values())
+        with translated(f"listing the records of zone {self.platform.zone_id}"):
+            return route53_probes.record_ttls(self._route53(), self.platform.zone_id, names)
+
+
+@contextmanager
+def _kubernetes(what: str, host: str) -> Iterator[None]:
+    """The Kubernetes client's errors as one-line NexusErrors."""
+    from kubernetes.client.exceptions import ApiException  # noqa: PLC0415
+    from urllib3.exceptions import HTTPError  # noqa: PLC0415
+
+    try:
+        yield
+    except ApiException as exc:
+        hint = {
+            401: "the caller needs an EKS access entry in the cluster",
+            403: "the caller's Kubernetes RBAC does not allow it",
+            404: f"is the chart installed (Deployment {DEPLOYMENT} in namespace {NAMESPACE})?",
+        }.get(int(exc.status or 0))
+        raise NexusError(f"{what}: Kubernetes API {exc.status} {exc.reason}", hint=hint) from exc
+    except (HTTPError, OSError) as exc:
+        raise NexusError(
+            f"{what}: the Kubernetes API at {host} does not answer ({type(exc).__name__})",
+            hint="the clusters' endpoints are private: run from inside the VPC or pass a KubeAccess",
+        ) from exc
+
+
+class AwsCompute:
+    """A region's EKS managed node groups and the nexus-api Deployment (scaled through its scale
+    subresource). How many nodes a number of pods gets is eks/actions.py's policy."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        clients: Clients,
+        *,
+        kube: KubeAccess | Mapping[str, KubeAccess] | None = None,
+        waiting: Waiting | None = None,
+        pods_per_node: int = eks_actions.DEFAULT_PODS_PER_NODE,
+        namespace: str = NAMESPACE,
+        deployment: str = DEPLOYMENT,
+        request_timeout: float = 15.0,
+    ) -> None:
+        self.platform, self.clients = platform, clients
+        self.kube = kube
+        self.waiting = waiting or Waiting(delay=15.0, timeout=1200.0)
+        self.pods_per_node, self.namespace, self.deployment = pods_per_node, namespace, deployment
+        self.request_timeout = request_timeout
+        self._apps: dict[str, tuple[KubeAccess, Any]] = {}
+
+    def _eks(self, role: str) -> Any:
+        return self.clients("eks", self.platform.region(role).region)
+
+    def _access(self, role: str) -> KubeAccess:
+        if isinstance(self.kube, KubeAccess):
+            return self.kube
+        if self.kube is not None and role in self.kube:
+            return self.kube[role]
+        facts = self.platform.region(role)
+        with translated(f"describing EKS cluster {facts.cluster_name}"):
+            described = self._eks(role).describe_cluster(name=facts.cluster_name)["cluster"]
+        return eks_kube.from_cluster(described, facts.region, self.clients.credentials)
+
+    def _api(self, role: str) -> tuple[str, Any]:
+        if role not in self._apps:
+            access = self._access(role)
+            self._apps[role] = (access, eks_kube.apps_api(access))
+        access, api = self._apps[role]
+        return access.host, api
+
+    def _node_groups(self, role: str) -> list[eks_probes.NodeGroup]:
+        facts = self.platform.region(role)
+        with translated(f"listing the node groups of {facts.cluster_name}"):
+            return eks_probes.node_groups(self._eks(role), facts.cluster_name)
+
+    def capacity(self, role: str) -> Capacity:
+        """The Deployment's ready and wanted replicas, and the node groups' desired sizes."""
+        groups = self._node_groups(role)
+        host, api = self._api(role)
+        with _kubernetes(f"reading Deployment {self.namespace}/{self.deployment}", host):
+            workload = eks_probes.deployment(api, self.namespace, self.deployment, self.request_timeout)
+        return Capacity(
+            ready=workload.ready, desired=workload.desired, nodes=sum(g.desired_size for g in groups)
+        )
+
+    def scale(self, role: str, replicas: int) -> None:
+        """Node groups sized for `replicas` pods, and the Deployment scaled to `replicas`: nodes first when
+        growing (the pods then have somewhere to run), the Deployment first when shrinking. With the chart's
+        HorizontalPodAutoscaler on, it moves the replicas between its bounds afterwards; at 0 it stands still
+        (an HPA does not scale a target with no replicas)."""
+        if replicas < 0:
+            raise NexusError(f"cannot scale to {replicas} replicas")
+        facts = self.platform.region(role)
+        groups = self._node_groups(role)
+        sizes = eks_actions.wanted_sizes(groups, replicas, self.pods_per_node)
+        host, api = self._api(role)
+
+        def workload() -> None:
+            with _kubernetes(f"scaling Deployment {self.namespace}/{self.deployment} to {replicas}", host):
+                eks_actions.scale_deployment(
+                    api, self.namespace, self.deployment, replicas, self.request_timeout
+                )
+
+        if replicas == 0:
+            workload()
+        eks_actions.resize(self._eks(role), facts.cluster_name, groups, sizes, self.waiting)
+        if replicas > 0:
+            workload()
+
+
+def _sandbox_ca(platform: Platform) -> Path | None:
+    """The sandbox CA the emulator's certificate is signed by, when this is the sandbox and it exists."""
+    if platform.env != "sandbox":
+        return None
+    from nexus_platform import model  # noqa: PLC0415
+    from nexus_platform.sandbox import tls  # noqa: PLC0415
+
+    ca = tls.files(model.paths().tls_dir).ca
+    return ca if ca.exists() else None
+
+
+def aws_world(
+    platform: Platform,
+    *,
+    endpoint_url: str | None = None,
+    ca_bundle: Path | None = None,
+    kube: KubeAccess | Mapping[str, KubeAccess] | None = None,
+) -> World:
+    """The AWS adapters for `platform`: against AWS, or the emulator at `endpoint_url` (default: the platform
+    model's, i.e. the sandbox's emulator for env sandbox) verified with `ca_bundle` (default: the sandbox CA).
+    `kube` replaces the Kubernetes API access made from EKS DescribeCluster: one for every region, or by
+    role."""
+    endpoint = endpoint_url if endpoint_url is not None else platform.endpoint_url
+    ca = ca_bundle if ca_bundle is not None else (_sandbox_ca(platform) if endpoint else None)
+    clients = Clients(endpoint, ca)
+    return World(
+        name="aws",
+        database=AwsDatabase(platform, clients),
+        cache=AwsCache(platform, clients),
+        traffic=AwsTraffic(platform, clients),
+        compute=AwsCompute(platform, clients, kube=kube),
+        probe=AwsProbe(
+            f"https://{platform.api_fqdn}",
+            {role: f"https://{facts.origin_fqdn}" for role, facts in platform.regions.items()},
+        ),
+    )

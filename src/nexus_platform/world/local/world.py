@@ -1,0 +1,262 @@
+"""The sandbox world: the runbooks' interfaces (world/base.py) over the data plane's real processes.
+
+- Database: PostgreSQL. Fence = read-only for every session (a config file, so it survives a restart) and
+  client sessions ended; promote = ``pg_promote``; reseed = ``pg_basebackup`` through the link.
+- Cache: Redis. ``REPLICAOF NO ONE`` / ``REPLICAOF <the other region across the link>``.
+- Traffic: HAProxy's runtime API. A drained region is in maintenance at the edge (kept in state.json).
+- Compute: nexus-api processes per region, started with the secrets from the emulator's Secrets Manager.
+- Probe: HTTP through the edge (or one region's API), ``Cache-Control: no-cache`` on reads.
+
+Which region writes is recorded in the data plane's state, so `nexus up` restarts a failed-over sandbox in its
+new topology rather than the one of sandbox.toml.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from nexus_platform import model
+from nexus_platform.errors import NexusError
+from nexus_platform.sandbox import traffic as http_traffic
+from nexus_platform.sandbox.dataplane import DataPlane, read_secrets
+from nexus_platform.world.base import Capacity, Lag, ProbeResult, World
+from nexus_platform.world.local import api
+from nexus_platform.world.local.postgres import Replication
+
+SecretsClients = Callable[[str], Any]
+
+
+class LocalDatabase:
+    def __init__(self, plane: DataPlane) -> None:
+        self.plane = plane
+
+    def role(self, role: str) -> str:
+        server = self.plane.postgres(role)
+        if not server.running():
+            return "down"
+        try:
+            return "replica" if server.in_recovery() else "primary"
+        except NexusError:
+            return "down"
+
+    def lag(self, role: str) -> Lag:
+        server = self.plane.postgres(role)
+        source = self.plane.postgres(self.plane.other(role))
+        try:
+            streaming = server.streaming()
+            gap = server.replay_gap()
+        except NexusError:
+            return Lag(None, None, False)
+        lag_bytes, lag_seconds = (None, None)
+        if source.running():
+            with contextlib.suppress(NexusError):
+                lag_bytes, lag_seconds = source.replication_lag()
+        age = self._heartbeat_age(role)
+        # The heartbeat's age bounds what a failover now would lose: the primary writes one on every health
+        # check, so a replica that has it has everything up to then.
+        seconds = age if age is not None else lag_seconds
+        return Lag(lag_bytes if lag_bytes is not None else gap, seconds, streaming)
+
+    def _heartbeat_age(self, role: str) -> float | None:
+        server = self.plane.postgres(role)
+        source_region = self.plane.region(self.plane.other(role))
+        try:
+            rows = server.admin(
+                "SELECT extract(epoch FROM now() - max(checked_at))::float8 FROM region_heartbeats "
+                "WHERE region = %s",
+                (source_region,),
+                dbname=api.database_name(self.plane.chart),
+            )
+        except NexusError:
+            return None
+        return float(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def fence(self, role: str) -> None:
+        server = self.plane.postgres(role)
+        if server.exists():
+            server.fence()
+
+    def is_fenced(self, role: str) -> bool:
+        server = self.plane.postgres(role)
+        if not server.running():
+            return not server.exists() or server.fenced_on_disk()
+        try:
+            return server.in_recovery() or server.read_only()
+        except NexusError:
+            return True
+
+    def promote(self, role: str) -> None:
+        server = self.plane.postgres(role)
+        server.unfence()
+        server.promote()
+        # A new writer has no standby yet: it must not wait for one, whatever the mode.
+        server.set_replication(Replication("async", self.plane.standby_name(self.plane.other(role))))
+        self.plane.set_writer(role)
+
+    def reseed_as_replica(self, role: str, source: str) -> None:
+        server, writer = self.plane.postgres(role), self.plane.postgres(source)
+        server.destroy()
+        tls = self.plane.pg_tls()
+        server.base_backup(
+            source_host=model.LOCALHOST,
+            source_port=self.plane.config.regions[source].link_postgres,
+            password=self.plane.replication_password(),
+            standby_name=self.plane.standby_name(role),
+            tls=tls,
+            settings=self.plane.pg_settings(),
+        )
+        server.start()
+        writer.set_replication(Replication(self.plane.mode(), self.plane.standby_name(role)))
+
+    def caught_up(self, role: str) -> bool:
+        server, source = self.plane.postgres(role), self.plane.postgres(self.plane.other(role))
+        try:
+            return server.in_recovery() and server.reached(source.wal_position())
+        except NexusError:
+            return False
+
+
+class LocalCache:
+    def __init__(self, plane: DataPlane) -> None:
+        self.plane = plane
+
+    def _client(self, role: str) -> Any:
+        token = self.plane.cache_token()
+        if token is None:
+            raise NexusError("the sandbox's cache token is unknown", hint="run `nexus up`")
+        return self.plane.redis(role).client(token, timeout=2.0)
+
+    def role(self, role: str) -> str:
+        try:
+            with self._client(role) as client:
+                kind = client.info("replication").get("role")
+        except Exception:  # any failure to answer is "down"
+            return "down"
+        return "primary" if kind == "master" else "replica"
+
+    def promote(self, role: str) -> None:
+        with self._client(role) as client:
+            client.execute_command("REPLICAOF", "NO", "ONE")
+
+    def follow(self, role: str, source: str) -> None:
+        upstream = (model.LOCALHOST, self.plane.config.regions[source].link_redis)
+        if self.role(role) == "down":
+            # A region rebuilt after a failure: its cache comes back as the other region's replica.
+            token = self.plane.cache_token()
+            if token is None:
+                raise NexusError("the sandbox's cache token is unknown", hint="run `nexus up`")
+            server = self.plane.redis(role)
+            server.stop()
+            server.start(token, replica_of=upstream)
+            return
+        with self._client(role) as client:
+            client.execute_command("REPLICAOF", upstream[0], str(upstream[1]))
+
+
+class LocalTraffic:
+    def __init__(self, plane: DataPlane) -> None:
+        self.plane = plane
+
+    def health(self, role: str) -> str:
+        state = self.plane.runtime().region_state(self.plane.region(role)).state
+        return {"UP": "healthy", "MAINT": "drained"}.get(state, "unhealthy")
+
+    def serving(self) -> str | None:
+        region = self.plane.runtime().serving_region()
+        return next((role for role in model.ROLES if self.plane.region(role) == region), None)
+
+    def drain(self, role: str) -> None:
+        self.plane.set_drained(role, True)
+        self.plane.runtime().disable_region(self.plane.region(role))
+
+    def restore(self, role: str) -> None:
+        self.plane.set_drained(role, False)
+        self.plane.runtime().enable_region(self.plane.region(role))
+
+
+class LocalCompute:
+    def __init__(self, plane: DataPlane, clients: SecretsClients) -> None:
+        self.plane = plane
+        self.clients = clients
+
+    def capacity(self, role: str) -> Capacity:
+        instances = self.plane.instances(role)
+        ready = sum(1 for instance in instances if api.healthy(instance.url, "/readyz"))
+        running = sum(1 for instance in instances if self.plane.processes.running(instance.name))
+        return Capacity(ready=ready, desired=running)
+
+    def scale(self, role: str, replicas: int) -> None:
+        instances = self.plane.instances(role)
+        if replicas > len(instances):
+            raise NexusError(
+                f"the sandbox has {len(instances)} nexus-api ports in {self.plane.region(role)}, "
+                f"not {replicas}",
+                hint="add ports to regions.<role>.api_ports in sandbox.toml",
+            )
+        wanted, extra = instances[:replicas], instances[replicas:]
+        for instance in extra:
+            self.plane.processes.stop(instance.name)
+        missing = [instance for instance in wanted if self.plane.processes.running(instance.name) is None]
+        if not missing:
+            return
+        backends = self.plane.backends(
+            role, read_secrets(self.clients(self.plane.region(role)), self.plane.env.name_prefix)
+        )
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda i: api.start(self.plane.processes, self.plane.chart, i, backends), missing))
+
+
+class LocalProbe:
+    def __init__(self, plane: DataPlane) -> None:
+        self.plane = plane
+
+    def _base(self, role: str | None) -> str:
+        return self.plane.edge_url() if role is None else self.plane.instances(role)[0].url
+
+    def _call(
+        self,
+        role: str | None,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> ProbeResult:
+        client = http_traffic.Client(self._base(role), timeout=5.0)
+        began = time.monotonic()
+        try:
+            status, answer_headers, data = client.request(method, path, body, headers)
+        except (OSError, http.client.HTTPException) as exc:
+            return ProbeResult(False, None, None, (time.monotonic() - began) * 1000, str(exc))
+        finally:
+            client.close()
+        region = data.get("region") if isinstance(data, dict) else None
+        ok = status in (200, 201)
+        return ProbeResult(
+            ok,
+            answer_headers.get("x-nexus-region") or region,
+            status,
+            (time.monotonic() - began) * 1000,
+            "" if ok else str(data)[:200],
+        )
+
+    def write(self, record_id: str) -> ProbeResult:
+        return self._call(None, "PUT", f"/api/v1/records/{record_id}", {"data": {"probe": "nexus dr"}})
+
+    def read(self, record_id: str, role: str | None = None) -> ProbeResult:
+        return self._call(role, "GET", f"/api/v1/records/{record_id}", headers={"Cache-Control": "no-cache"})
+
+
+def sandbox_world(plane: DataPlane, clients: SecretsClients) -> World:
+    return World(
+        name="sandbox",
+        database=LocalDatabase(plane),
+        cache=LocalCache(plane),
+        traffic=LocalTraffic(plane),
+        compute=LocalCompute(plane, clients),
+        probe=LocalProbe(plane),
+    )

@@ -1,0 +1,227 @@
+"""The DR runbooks on the running sandbox (tests/integration/conftest.py): readiness, a dry run that changes
+nothing, then a real failover and failback with writes flowing through the edge before, during and after."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.integration.conftest import nexus
+from tests.integration.sandboxlib import data_plane
+
+from nexus_platform.sandbox import traffic
+from nexus_platform.sandbox.processes import descendants
+
+pytestmark = pytest.mark.integration
+
+
+def dr(sandbox: dict[str, Any], *args: str, timeout: float = 600) -> tuple[int, dict[str, Any], str]:
+    result = nexus("dr", *args, "--output", "json", env=sandbox["env"], timeout=timeout)
+    try:
+        payload = json.loads(result.stdout) if result.stdout.strip() else {}
+    except json.JSONDecodeError:
+        payload = {}
+    return result.returncode, payload, result.stderr
+
+
+class Writer(threading.Thread):
+    """Writes through the edge with client ids until stopped; keeps the ids it got acknowledged."""
+
+    def __init__(self, edge_url: str, prefix: str) -> None:
+        super().__init__(daemon=True)
+        self.client = traffic.Client(edge_url, timeout=5)
+        self.prefix = prefix
+        self.acknowledged: list[str] = []
+        self.refused = 0
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        n = 0
+        while not self.halt.is_set():
+            n += 1
+            record_id = f"{self.prefix}-{n}"
+            try:
+                status, _, _ = self.client.request("PUT", f"/api/v1/records/{record_id}", {"data": {"n": n}})
+            except OSError:
+                status = 0
+            if status in (200, 201):
+                self.acknowledged.append(record_id)
+            else:
+                self.refused += 1
+            time.sleep(0.02)
+
+
+def test_dr_status_passes_on_the_steady_sandbox(sandbox: dict[str, Any]) -> None:
+    code, payload, stderr = dr(sandbox, "status")
+    assert code == 0, (stderr, payload)
+    names = {check["name"] for check in payload["checks"]}
+    assert {"dr-database", "replica-lag", "dr-capacity", "secret-replica", "kms-key", "backup-age"} <= names
+    assert payload["topology"]["database"] == {"primary": "primary", "dr": "replica"}
+
+
+def test_a_dry_run_changes_nothing(sandbox: dict[str, Any]) -> None:
+    state: Path = sandbox["state"]
+    code, plan, stderr = dr(sandbox, "failover")
+    assert code == 0, stderr
+    assert [step["name"] for step in plan["steps"]][:3] == [
+        "readiness",
+        "fence-primary",
+        "promote-dr-database",
+    ]
+    code, after, _ = dr(sandbox, "status")
+    assert after["topology"] == plan["topology"]
+    assert not list((state / "runs").glob("*.jsonl")) if (state / "runs").exists() else True
+    audit = [json.loads(line) for line in (state / "audit.log").read_text().splitlines()]
+    assert audit[-1]["operation"] == "dr.failover" and audit[-1]["executed"] is False
+
+
+def test_failover_then_failback_keep_every_acknowledged_write(sandbox: dict[str, Any]) -> None:
+    plane = data_plane()
+    writer = Writer(plane.edge_url(), "it-dr")
+    writer.start()
+    try:
+        time.sleep(1)
+        code, report, stderr = dr(sandbox, "failover", "--planned", "--execute")
+        assert code == 0, stderr[-3000:]
+        assert report["outcome"] == "complete", report
+        assert report["topology_after"]["database"]["dr"] == "primary"
+        assert report["topology_after"]["serving"] == "dr"
+        print(f"\nfailover: RTO {report['rto_seconds']} s, RPO bound {report['rpo_bound_seconds']} s; steps:")
+        for step in report["steps"]:
+            print(f"  {step['name']:28} {step['status']:9} {step.get('duration')}")
+        status = json.loads(nexus("status", "--output", "json", env=sandbox["env"]).stdout)
+        assert status["regions"]["dr"]["database"]["role"] == "primary"
+        assert status["edge"]["serving_region"] == sandbox["model"].region("dr").name
+        time.sleep(1)
+        code, report, stderr = dr(sandbox, "failback", "--execute")
+        assert code == 0, stderr[-3000:]
+        assert report["outcome"] == "complete", report
+        assert report["topology_restored"] is True, report["topology_after"]
+        print(f"failback: {report['rto_seconds']} s")
+        time.sleep(1)
+    finally:
+        writer.halt.set()
+        writer.join(timeout=10)
+    assert len(writer.acknowledged) > 20, (len(writer.acknowledged), writer.refused)
+    edge = traffic.Client(plane.edge_url())
+    missing = []
+    for record_id in writer.acknowledged:
+        status_code, _, _ = edge.request(
+            "GET", f"/api/v1/records/{record_id}", headers={"Cache-Control": "no-cache"}
+        )
+        if status_code != 200:
+            missing.append(record_id)
+    assert not missing, (
+        f"{len(missing)} of {len(writer.acknowledged)} acknowledged writes lost: {missing[:5]}"
+    )
+    status = json.loads(nexus("status", "--output", "json", env=sandbox["env"]).stdout)
+    assert status["regions"]["primary"]["database"]["role"] == "primary"
+    assert status["regions"]["dr"]["database"]["role"] == "replica"
+    assert status["edge"]["serving_region"] == sandbox["model"].region("primary").name
+
+
+def test_bad_inputs_are_one_line_with_exit_code_2(sandbox: dict[str, Any]) -> None:
+    for args in (
+        ("failover", "--env", "staging"),
+        ("failover", "--execute", "--resume", "no-such-run"),
+        ("status", "--env", "production"),
+    ):
+        result = nexus("dr", *args, env=sandbox["env"])
+        assert result.returncode == 2, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def kill_region(names: list[str]) -> None:
+    """SIGKILL each process and everything below it (PostgreSQL's backends leave the process group)."""
+    plane = data_plane()
+    for name in names:
+        record = plane.processes.running(name)
+        assert record is not None, name
+        below = descendants(record.pid)
+        os.killpg(record.pid, signal.SIGKILL)
+        for pid in below:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def primary_processes() -> list[str]:
+    plane = data_plane()
+    return [plane.postgres("primary").name, plane.redis("primary").name] + [
+        instance.name for instance in plane.instances("primary")
+    ]
+
+
+def test_watch_refuses_to_fail_over_when_the_replica_is_down_too(sandbox: dict[str, Any]) -> None:
+    plane = data_plane()
+    kill_region([*primary_processes(), plane.postgres("dr").name])
+    result = nexus("dr", "watch", "--execute", "--max-seconds", "8", env=sandbox["env"], timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "not failing over: the DR database is down" in result.stdout
+    assert plane.processes.running(plane.postgres("dr").name) is None  # nothing was promoted or started
+    restored = nexus("up", "--output", "json", env=sandbox["env"], timeout=300)
+    assert restored.returncode == 0, restored.stderr[-2000:]
+    assert (
+        json.loads(nexus("status", "-o", "json", env=sandbox["env"]).stdout)["regions"]["dr"]["database"][
+            "role"
+        ]
+        == "replica"
+    )
+
+
+def test_watch_fails_over_a_killed_primary_and_failback_restores_it(sandbox: dict[str, Any]) -> None:
+    plane = data_plane()
+    edge = traffic.Client(plane.edge_url())
+    before = traffic.write_and_follow(edge, traffic.Client(plane.instances("dr")[0].url), plane.region("dr"))
+    kill_region(primary_processes())
+    result = nexus(
+        "dr",
+        "watch",
+        "--execute",
+        "--max-seconds",
+        "120",
+        "--output",
+        "json",
+        env=sandbox["env"],
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["outcome"] == "complete"
+    assert report["topology_after"]["database"]["dr"] == "primary"
+    print(f"\nwatch: failover RTO from the first failed probe {report['rto_seconds']} s")
+    # Replicated before the kill, so it survives the failover.
+    code, _, _ = edge.request(
+        "GET", f"/api/v1/records/{before.record_id}", headers={"Cache-Control": "no-cache"}
+    )
+    assert code == 200
+    code, payload, stderr = dr(sandbox, "failback", "--execute")
+    assert code == 0, stderr[-3000:]
+    assert payload["topology_restored"] is True, payload["topology_after"]
+
+
+def test_dr_sh_keeps_the_seed_entry_point(sandbox: dict[str, Any]) -> None:
+    script = Path(__file__).resolve().parents[2] / "scripts" / "dr.sh"
+    env = {**sandbox["env"], "NEXUS": str(Path(sys.executable).with_name("nexus"))}
+    bare = subprocess.run([str(script)], capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert bare.returncode == 0, bare.stderr
+    assert "nexus dr status (sandbox)" in bare.stdout
+    passed = subprocess.run(
+        [str(script), "failover", "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert passed.returncode == 0, passed.stderr
+    assert json.loads(passed.stdout)["steps"][0]["name"] == "readiness"  # a dry run: nothing changed
