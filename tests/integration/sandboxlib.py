@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from nexus_platform import model
 from nexus_platform.sandbox import dataplane
 from nexus_platform.sandbox.controlplane import ControlPlane
 from nexus_platform.sandbox.processes import port_accepts
+
+T = TypeVar("T")
+
+
+def wait_for(condition: Callable[[], T], what: str, timeout: float = 30) -> T:
+    """Poll `condition` until it returns something truthy (bounded): a test asserts the state it waits for,
+    never a state read once right after the event that leads to it."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def data_plane() -> dataplane.DataPlane:

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from tests.integration.conftest import NEXUS, nexus
-from tests.integration.sandboxlib import data_plane
+from tests.integration.sandboxlib import data_plane, wait_for
 from tests.support import ROOT
 
 from nexus_platform import model
@@ -29,16 +28,6 @@ def status(sandbox: dict[str, Any]) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr
     payload: dict[str, Any] = json.loads(result.stdout)
     return payload
-
-
-def wait_for(condition: Any, what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def get_json(url: str) -> Any:
@@ -100,7 +89,8 @@ def test_prometheus_runs_the_repository_rules_against_live_targets(sandbox: dict
         for path in sorted((ROOT / "monitoring" / "rules").glob("*.yaml"))
         for group in yaml.safe_load(path.read_text())["groups"]
     )
-    groups = get_json(f"{base}/api/v1/rules")["data"]["groups"]
+    # A previous test may have restarted Prometheus: its rules load after its port opens.
+    groups = wait_for(lambda: get_json(f"{base}/api/v1/rules")["data"]["groups"], "the rules loaded")
     assert sum(len(group["rules"]) for group in groups) == expected
 
     def all_up() -> list[dict[str, Any]] | None:
@@ -126,8 +116,13 @@ def test_a_killed_process_shows_down_and_up_restarts_only_it(sandbox: dict[str, 
     record = plane.processes.running(victim.name)
     assert record is not None
     os.killpg(record.pid, signal.SIGKILL)
-    after = status(sandbox)
-    row = next(p for p in after["regions"]["primary"]["processes"] if p["name"] == victim.name)
+
+    def victim_row() -> tuple[dict[str, Any], dict[str, Any]]:
+        after = status(sandbox)
+        return after, next(p for p in after["regions"]["primary"]["processes"] if p["name"] == victim.name)
+
+    # SIGKILL is delivered, and the port closed, a moment after killpg returns.
+    after, row = wait_for(lambda: (r := victim_row())[1]["up"] is False and r, "the killed process down")
     assert row["up"] is False and after["running"] is False
     again = nexus("up", "--output", "json", env=sandbox["env"], timeout=300)
     assert again.returncode == 0, again.stderr[-2000:]
@@ -149,7 +144,11 @@ def test_sync_mode_makes_the_primary_wait_for_the_replica(sandbox: dict[str, Any
         assert primary.admin("SHOW synchronous_standby_names") == [(f'"{plane.standby_name("dr")}"',)]
         # Set on the primary only: a promoted replica must not wait for a standby it does not have.
         assert replica.admin("SHOW synchronous_standby_names") == [("",)]
-        rows = primary.admin("SELECT sync_state FROM pg_stat_replication")
+        # The standby turns sync when the primary has reloaded and the walsender has seen it.
+        rows = wait_for(
+            lambda: (r := primary.admin("SELECT sync_state FROM pg_stat_replication")) == [("sync",)] and r,
+            "the standby to turn sync",
+        )
         assert rows == [("sync",)]
         assert status(sandbox)["mode"] == "sync"
     finally:

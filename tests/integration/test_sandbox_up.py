@@ -173,6 +173,11 @@ def test_down_after_a_killed_up_leaves_no_process_and_no_listener(sandbox: dict[
     # The emulator: gone, or a zombie awaiting its reaper (it outlives the `nexus up` that started it).
     stat = Path(f"/proc/{record['pid']}/stat")
     assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    # Sockets close as the kernel reaps the killed processes, not when their signal is sent.
+    deadline = time.monotonic() + 10
     processes, listeners = leftovers(state)
+    while (processes or listeners) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        processes, listeners = leftovers(state)
     assert not processes, processes
     assert not listeners, listeners

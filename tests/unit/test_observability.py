@@ -355,14 +355,25 @@ def test_prometheus_loads_the_rules_and_scrapes_file_sd_targets(tmp_path: Path) 
                 "role": "primary",
                 "instance": "nexus-api-primary-0",
             }
-            active = json.loads(get(f"{base}/targets"))["data"]["activeTargets"]
-            probes = {t["labels"]["instance"]: t for t in active if t["labels"]["job"] == "blackbox"}
-            assert set(probes) == {spec.origins[0].url, spec.origins[1].url, spec.global_url}
+            wanted = {spec.origins[0].url, spec.origins[1].url, spec.global_url}
+
+            def probe_targets() -> dict[str, dict[str, Any]]:
+                active = json.loads(get(f"{base}/targets"))["data"]["activeTargets"]
+                return {t["labels"]["instance"]: t for t in active if t["labels"]["job"] == "blackbox"}
+
+            # Scrape pools are discovered one by one: the API's target up says nothing of the probes'.
+            probes = wait_for(lambda: (p := probe_targets()).keys() >= wanted and p, prometheus, 20, "probes")
+            assert set(probes) == wanted
             assert probes[spec.origins[0].url]["labels"]["endpoint"] == "origin"
             assert probes[spec.origins[0].url]["scrapeUrl"].startswith(
                 f"http://127.0.0.1:{spec.blackbox[1]}/probe?"
             )
-            alertmanagers = json.loads(get(f"{base}/alertmanagers"))["data"]["activeAlertmanagers"]
+            alertmanagers = wait_for(
+                lambda: json.loads(get(f"{base}/alertmanagers"))["data"]["activeAlertmanagers"],
+                prometheus,
+                20,
+                "no Alertmanager discovered",
+            )
             assert [am["url"] for am in alertmanagers] == [
                 f"http://127.0.0.1:{spec.alertmanager[1]}/api/v2/alerts"
             ]
@@ -438,8 +449,15 @@ def test_nexus_region_down_evaluates_on_the_sandbox_probes(tmp_path: Path) -> No
                 "severity": "critical",
                 "component": "edge",
             }
-            probes = {s["metric"]["region"]: s["value"][1] for s in query(spec, "probe_success")}
-            assert probes == {PRIMARY: "0", DR: "1", "global": "1"}
+            expected = {PRIMARY: "0", DR: "1", "global": "1"}
+
+            def probes() -> dict[str, str]:
+                return {s["metric"]["region"]: s["value"][1] for s in query(spec, "probe_success")}
+
+            # The alert can turn pending before every origin has been scraped once: wait (bounded) until each
+            # expected series is present, then compare the values.
+            seen = wait_for(lambda: (r := probes()).keys() >= expected.keys() and r, prometheus, 20, "probes")
+            assert seen == expected
 
 
 def _exporter_samples(port: int) -> list[tuple[str, dict[str, str], float]]:
