@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -164,12 +165,15 @@ def test_ctrl_c_during_up_stops_what_it_started(sandbox: dict[str, Any]) -> None
     up = subprocess.Popen(
         [*NEXUS, "up"], env=sandbox["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    first_api = plane.instances("primary")[0].name
-    wait_for(
-        lambda: (state / "run" / f"{first_api}.json").exists() or up.poll() is not None,
-        "nexus up to reach nexus-api",
-        timeout=120,
-    )
+    # Interrupt as soon as `up` has started its first data-plane process (the link): most of its work is still
+    # ahead then, so the signal lands while it runs even on a loaded machine. (Waiting for a later process
+    # with a coarse poll let a fast `up` finish first, and the test then saw exit 0.)
+    first = plane.process_names()[0]
+    deadline = time.monotonic() + 120
+    while not (state / "run" / f"{first}.json").exists() and up.poll() is None:
+        assert time.monotonic() < deadline, "nexus up never started the data plane"
+        time.sleep(0.01)
+    assert up.poll() is None, "nexus up ended before it could be interrupted"
     up.send_signal(signal.SIGINT)
     output, _ = up.communicate(timeout=120)
     assert up.returncode == 130, output

@@ -58,7 +58,14 @@ def terraform_fingerprint(paths: model.Paths) -> str:
             # Parts relative to the Terraform folder: a checkout that itself sits under a folder named tests/
             # must still see its edits.
             parts = file.relative_to(base).parts
-            if file.suffix in _TF_SUFFIXES and ".terraform" not in parts and "tests" not in parts:
+            # Not the dependency lock file: the apply's own `terraform init` writes it (it is gitignored;
+            # the providers come from versions.tf and the pinned mirror), after this digest was taken.
+            if (
+                file.suffix in _TF_SUFFIXES
+                and file.name != ".terraform.lock.hcl"
+                and ".terraform" not in parts
+                and "tests" not in parts
+            ):
                 digest.update(str(file.relative_to(paths.root)).encode())
                 digest.update(file.read_bytes())
     return digest.hexdigest()
