@@ -14,12 +14,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from tests.integration.conftest import nexus
 from tests.integration.sandboxlib import data_plane, wait_for
 
 from nexus_platform.sandbox import traffic
+from nexus_platform.sandbox.dataplane import read_secrets
 from nexus_platform.sandbox.processes import descendants
+from nexus_platform.world.local import api
 
 pytestmark = pytest.mark.integration
 
@@ -71,6 +74,28 @@ def sandbox_status(sandbox: dict[str, Any], *, serving: str) -> dict[str, Any]:
     return wait_for(lambda: (s := read())["edge"]["serving_region"] == serving and s, f"edge on {serving}")
 
 
+def assert_fenced(sandbox: dict[str, Any], plane: Any) -> None:
+    """The old primary takes no write from the application's own credentials, even one that asks for a
+    read-write transaction: its login is refused."""
+    secrets = read_secrets(
+        sandbox["plane"].client("secretsmanager", plane.region("primary")), sandbox["model"].name_prefix
+    )
+    with (
+        pytest.raises(psycopg.OperationalError, match="rejects connection"),
+        psycopg.connect(
+            host="127.0.0.1",
+            port=plane.postgres("primary").port,
+            user=secrets.app.username,
+            password=secrets.app.password,
+            dbname=api.database_name(plane.chart),
+            sslmode="require",
+            connect_timeout=5,
+        ) as conn,
+    ):
+        conn.execute("SET default_transaction_read_only = off")
+        conn.execute("CREATE TABLE split_brain (n int)")
+
+
 def test_dr_status_passes_on_the_steady_sandbox(sandbox: dict[str, Any]) -> None:
     # A previous test's `nexus up` may have just restarted a process: the replica reconnects a moment later.
     code, payload, stderr = wait_for(lambda: (r := dr(sandbox, "status"))[0] == 0 and r, "dr status", 60)
@@ -112,6 +137,7 @@ def test_failover_then_failback_keep_every_acknowledged_write(sandbox: dict[str,
             print(f"  {step['name']:28} {step['status']:9} {step.get('duration')}")
         status = sandbox_status(sandbox, serving=sandbox["model"].region("dr").name)
         assert status["regions"]["dr"]["database"]["role"] == "primary"
+        assert_fenced(sandbox, plane)
         time.sleep(1)
         code, report, stderr = dr(sandbox, "failback", "--execute")
         assert code == 0, stderr[-3000:]

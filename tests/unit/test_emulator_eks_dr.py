@@ -1,11 +1,15 @@
-"""EKS patch for disaster recovery: UpdateNodegroupConfig refuses sizes outside [min, max] (boto3 against moto
-with the patches applied)."""
+"""EKS patches for disaster recovery: UpdateNodegroupConfig refuses sizes outside [min, max], DescribeCluster
+returns a real CA certificate (boto3 against moto with the patches applied)."""
 
 from __future__ import annotations
+
+import base64
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 
 def test_scaling_config_is_validated(aws: None) -> None:
@@ -38,3 +42,8 @@ def test_scaling_config_is_validated(aws: None) -> None:
         assert exc.value.response["Error"]["Code"] == "InvalidParameterException"
     scaling = eks.describe_nodegroup(clusterName="c", nodegroupName="general")["nodegroup"]["scalingConfig"]
     assert scaling == {"minSize": 1, "maxSize": 4, "desiredSize": 4}
+
+    data = eks.describe_cluster(name="c")["cluster"]["certificateAuthority"]["data"]
+    certificate = x509.load_pem_x509_certificate(base64.b64decode(data))
+    assert certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "kubernetes"
+    assert certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True

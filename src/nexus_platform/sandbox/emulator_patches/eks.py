@@ -3,12 +3,18 @@ drops."""
 
 from __future__ import annotations
 
+import base64
 import copy
+import datetime as dt
 import secrets
 import string
 import uuid
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 from moto.ec2.models import ec2_backends
@@ -506,16 +512,40 @@ def _store_cluster_settings(cluster: Cluster, params: dict[str, Any], creating: 
         cluster.kubernetes_network_config = network
 
 
+def cluster_ca_data() -> str:
+    """DescribeCluster certificateAuthority.data: AWS gives the base64 of the cluster CA's PEM certificate
+    (subject CN=kubernetes), which a kubeconfig's certificate-authority-data carries; moto gave 1400 random
+    letters, which decode to no certificate at all. A fresh self-signed CA per cluster (it signs nothing: the
+    emulator serves no Kubernetes API)."""
+    now = dt.datetime.now(dt.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes")])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return base64.b64encode(certificate.public_bytes(serialization.Encoding.PEM)).decode()
+
+
 def _install_cluster_settings() -> None:
     @wrap(EKSResponse, "create_cluster")
     def create_cluster(original: Any, self: EKSResponse) -> ActionResult:
         """CreateCluster: keep accessConfig, upgradePolicy, zonalShiftConfig, compute/storageConfig and the
         full resourcesVpcConfig (vpcId, cluster security group, endpoint access), which moto drops, so that
-        DescribeCluster returns what AWS returns and Terraform sees no diff on every plan."""
+        DescribeCluster returns what AWS returns and Terraform sees no diff on every plan; and a real CA
+        certificate (see cluster_ca_data)."""
         result: ActionResult = original(self)
         cluster = self.eks_backend.describe_cluster(self._get_param("name"))
         _store_cluster_settings(cluster, {key: self._get_param(key) for key in CLUSTER_EXTRA_SETTINGS}, True)
         _complete_vpc_config(self.eks_backend, cluster)
+        cluster.certificate_authority = {"data": cluster_ca_data()}
         return result
 
     def update_cluster_config(self: EKSResponse) -> ActionResult:

@@ -13,6 +13,7 @@ Every boto3 call goes through `awsapi.client` (via `Clients`); every failure is 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -184,19 +185,21 @@ class AwsDatabase:
         ec2, merged = self._ec2(role), None
         with translated("reading the fence record"):
             for group in rds_probes.security_groups(described):
-                value = ec2_probes.group_tags(ec2, group).get(FENCE_TAG)
-                if value is None:
-                    continue
-                try:
-                    record = json.loads(value)
-                except ValueError:
-                    continue
-                if merged is None:
-                    merged = {**record, "rules": []}
-                merged["rules"].extend(
-                    IngressRule(group, peer, protocol, low, high, description or None)
-                    for peer, protocol, low, high, description in record.get("rules", [])
-                )
+                tags = ec2_probes.group_tags(ec2, group)
+                for key in _fence_tag_keys(tags):
+                    try:
+                        record = json.loads(tags[key])
+                    except ValueError:
+                        raise NexusError(
+                            f"the fence record {key} on {group} is not JSON: the revoked rules are unknown",
+                            hint=f"restore the DB ingress (terraform apply), then delete the tag {key}",
+                        ) from None
+                    if merged is None:
+                        merged = {**record, "rules": []}
+                    merged["rules"].extend(
+                        IngressRule(group, peer, protocol, low, high, description or None)
+                        for peer, protocol, low, high, description in record.get("rules", [])
+                    )
         return merged
 
     def revoke_app_ingress(self, role: str) -> list[IngressRule]:
@@ -212,7 +215,14 @@ class AwsDatabase:
             for group in {rule.group_id for rule in rules}:
                 previous = (self._fence_record(role) or {}).get("rules", [])
                 mine = [r for r in [*previous, *rules] if r.group_id == group]
-                ec2_actions.tag(ec2, group, FENCE_TAG, _fence_tag(time.time(), lag, mine))
+                values = _fence_tags(time.time(), lag, mine)
+                stale = set(_fence_tag_keys(ec2_probes.group_tags(ec2, group)))
+                for n, value in enumerate(values):
+                    key = _fence_tag_key(n)
+                    ec2_actions.tag(ec2, group, key, value)
+                    stale.discard(key)
+                for key in stale:
+                    ec2_actions.tag(ec2, group, key, None)
             ec2_actions.revoke(ec2, rules)
         return rules
 
@@ -253,7 +263,8 @@ class AwsDatabase:
             ec2_actions.authorize(ec2, missing)
             if record is not None:
                 for group in groups:
-                    ec2_actions.tag(ec2, group, FENCE_TAG, None)
+                    for key in _fence_tag_keys(ec2_probes.group_tags(ec2, group)):
+                        ec2_actions.tag(ec2, group, key, None)
         return missing
 
     def is_fenced(self, role: str) -> bool:
@@ -324,33 +335,51 @@ class AwsDatabase:
         self.unfence(role)
 
 
-def _fence_tag(at: float, lag: float | None, rules: Sequence[IngressRule]) -> str:
-    """The fence record as a tag value (256 characters at most: descriptions go first when it is longer)."""
+def _fence_tag_key(n: int) -> str:
+    return FENCE_TAG if n == 0 else f"{FENCE_TAG}-{n + 1}"
+
+
+def _fence_tag_keys(tags: Mapping[str, str]) -> list[str]:
+    """The keys of a fence record's parts among a group's tags, in order."""
+    return sorted(
+        (key for key in tags if key == FENCE_TAG or key.startswith(f"{FENCE_TAG}-")),
+        key=lambda key: int(key.rsplit("-", 1)[1]) if key != FENCE_TAG else 1,
+    )
+
+
+def _fence_tags(at: float, lag: float | None, rules: Sequence[IngressRule]) -> list[str]:
+    """The fence record as tag values, each valid JSON of 256 characters at most: as many rules per value as
+    fit (a tag value cannot be longer; a truncated one would lose the rules a later unfence must restore)."""
     unique: list[IngressRule] = []
     for rule in rules:
         if not any(rule.same_path(u) for u in unique):
             unique.append(rule)
-    for keep_descriptions in (True, False):
-        value = json.dumps(
+
+    def encode(part: Sequence[IngressRule]) -> str:
+        return json.dumps(
             {
                 "at": round(at, 3),
                 "lag": lag,
                 "rules": [
-                    [
-                        r.peer_group_id,
-                        r.protocol,
-                        r.from_port,
-                        r.to_port,
-                        (r.description or "") if keep_descriptions else "",
-                    ]
-                    for r in unique
+                    [r.peer_group_id, r.protocol, r.from_port, r.to_port, r.description or ""] for r in part
                 ],
             },
             separators=(",", ":"),
         )
-        if len(value) <= TAG_VALUE_LIMIT:
-            return value
-    return value[:TAG_VALUE_LIMIT]
+
+    values: list[str] = []
+    part: list[IngressRule] = []
+    for found in unique:
+        # Only its path is needed to restore a rule: a description too long for a tag goes.
+        rule = (
+            found if len(encode([found])) <= TAG_VALUE_LIMIT else dataclasses.replace(found, description=None)
+        )
+        if part and len(encode([*part, rule])) > TAG_VALUE_LIMIT:
+            values.append(encode(part))
+            part = []
+        part.append(rule)
+    values.append(encode(part))
+    return values
 
 
 class AwsCache:

@@ -31,6 +31,11 @@ _REPLICATION_CONF = "nexus-replication.conf"
 # The fence lives in a file of its own, not in postgresql.auto.conf: pg_basebackup copies the latter, and a
 # replica rebuilt from a once-fenced server must not start fenced.
 _FENCE_CONF = "nexus-fence.conf"
+# The hard half of the fence: pg_hba.conf is matched top down, so this line, right below the superuser's
+# socket line, refuses every TCP login to a database (the application's, and a client's `SET ... READ WRITE`
+# with it). The keyword `all` does not match replication connections: a planned failover's replica keeps
+# streaming from the fenced primary until it has everything.
+_FENCE_HBA = "host all all all reject  # nexus-fence: no application login until promoted\n"
 
 
 def bin_dir() -> Path:
@@ -215,7 +220,7 @@ class LocalPostgres:
             ],
             timeout=300,
         )
-        (self.data_dir / _FENCE_CONF).unlink(missing_ok=True)
+        self.unfence()  # a copy of a once-fenced source must not start fenced
         self._install_tls(tls)
         # The copy carries the source's configuration: this server's own settings go last and win.
         self._write_conf(settings)
@@ -370,25 +375,42 @@ class LocalPostgres:
 
     # --- failover -----------------------------------------------------------------------------------------
     def fence(self) -> None:
-        """No more application writes: read-only by default for every session, now and after a restart, and
-        every client session ended (a session in a transaction would keep its read-write status)."""
+        """No more application writes, now and after a restart: every TCP login to a database refused
+        (pg_hba.conf), read-only by default for what still connects (the superuser over the socket), and every
+        client session ended (a session in a transaction would keep its read-write status). Idempotent."""
+        hba = self.data_dir / "pg_hba.conf"
+        lines = hba.read_text().splitlines(keepends=True)
+        if _FENCE_HBA not in lines:
+            at = next((i + 1 for i, line in enumerate(lines) if line.startswith("local ")), 0)
+            hba.write_text("".join([*lines[:at], _FENCE_HBA, *lines[at:]]))
         path = self.data_dir / _FENCE_CONF
         path.write_text("default_transaction_read_only = on\n")
-        self.run_as.own(path)
+        self.run_as.own(path, hba)
         if self.running():
             self.admin("SELECT pg_reload_conf()")
+            # After the reload: a client reconnecting in between would otherwise get in again.
             self.admin(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
             )
 
     def unfence(self) -> None:
+        hba = self.data_dir / "pg_hba.conf"
+        if hba.exists():
+            lines = hba.read_text().splitlines(keepends=True)
+            if _FENCE_HBA in lines:
+                hba.write_text("".join(line for line in lines if line != _FENCE_HBA))
         (self.data_dir / _FENCE_CONF).unlink(missing_ok=True)
         if self.running():
             self.admin("SELECT pg_reload_conf()")
 
     def fenced_on_disk(self) -> bool:
         return (self.data_dir / _FENCE_CONF).exists()
+
+    def refuses_logins(self) -> bool:
+        """True when pg_hba.conf carries the fence (TCP logins refused)."""
+        hba = self.data_dir / "pg_hba.conf"
+        return hba.exists() and _FENCE_HBA in hba.read_text().splitlines(keepends=True)
 
     def read_only(self) -> bool:
         return bool(self.admin("SHOW default_transaction_read_only")[0][0] == "on")

@@ -86,7 +86,7 @@ class LocalDatabase:
         if not server.running():
             return not server.exists() or server.fenced_on_disk()
         try:
-            return server.in_recovery() or server.read_only()
+            return server.in_recovery() or (server.refuses_logins() and server.read_only())
         except NexusError:
             return True
 

@@ -91,7 +91,9 @@ def from_cluster(described: dict[str, Any], region: str, credentials: Callable[[
     try:
         ca = base64.b64decode(data, validate=True) if data else None
     except (binascii.Error, ValueError):
-        raise NexusError(f"EKS cluster {name}'s certificate authority is not base64") from None
+        ca = b""
+    if ca is not None and not ca.lstrip().startswith(b"-----BEGIN CERTIFICATE-----"):
+        raise NexusError(f"EKS cluster {name}'s certificate authority is not a base64 PEM certificate")
     return KubeAccess(host=str(endpoint).rstrip("/"), token=EksTokens(name, region, credentials), ca_pem=ca)
 
 

@@ -1,0 +1,361 @@
+"""The AWS world's adapters (world/aws) against the emulator holding the platform the real Terraform made (the
+session's sandbox, tests/integration/conftest.py).
+
+What can be undone is done and undone on Terraform's resources (drain and restore a region, fail the global
+datastore over and back, resize a node group and put it back), so that the emulated platform is left as
+Terraform made it (a re-plan of it must find no drift). What cannot be undone (fencing changes
+Terraform-managed rule ids; a promotion is for good) runs on a database pair this module makes in Terraform's
+VPCs, subnet groups and KMS keys, and deletes again.
+
+The Kubernetes API has no server in the sandbox: it is faked at the HTTP boundary by a small `http.server`
+per region (tests/unit/test_world_aws.py's FakeKubernetes), which the official client talks to with an EKS
+bearer token. The probe goes through the sandbox's data plane (its edge and regional load balancers), where
+nexus-api runs for real.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tests.integration.sandboxlib import data_plane
+from tests.unit.test_world_aws import APP_RULE, FakeKubernetes
+
+from nexus_platform import awsapi, model
+from nexus_platform import platform as platform_model
+from nexus_platform.platform import Platform
+from nexus_platform.sandbox import tls
+from nexus_platform.world.aws.eks import kube
+from nexus_platform.world.aws.eks import probes as eks_probes
+from nexus_platform.world.aws.probe import AwsProbe
+from nexus_platform.world.aws.world import aws_world
+from nexus_platform.world.base import World
+
+pytestmark = pytest.mark.integration
+
+TEST_DB = "nexus-it-world-db"
+
+
+@dataclasses.dataclass
+class Target:
+    platform: Platform
+    world: World
+    fakes: dict[str, FakeKubernetes]
+    sandbox: dict[str, Any]
+
+    def client(self, service: str, role: str) -> Any:
+        return self.sandbox["plane"].client(service, self.platform.region(role).region)
+
+    def world_for(self, platform: Platform) -> World:
+        return _world(platform, self.sandbox, self.fakes)
+
+
+def _world(platform: Platform, sandbox: dict[str, Any], fakes: dict[str, FakeKubernetes]) -> World:
+    access = {
+        role: kube.KubeAccess(
+            host=fake.url,
+            token=kube.EksTokens(
+                platform.region(role).cluster_name,
+                platform.region(role).region,
+                lambda: awsapi.credentials(sandbox["endpoint"]),
+            ),
+        )
+        for role, fake in fakes.items()
+    }
+    return aws_world(
+        platform,
+        endpoint_url=sandbox["endpoint"],
+        ca_bundle=tls.files(model.paths().tls_dir).ca,
+        kube=access,
+    )
+
+
+@pytest.fixture(scope="module")
+def target(sandbox: dict[str, Any]) -> Iterator[Target]:
+    platform = platform_model.from_outputs("sandbox", sandbox["outputs"])
+    fakes = {"primary": FakeKubernetes(replicas=2), "dr": FakeKubernetes(replicas=1)}
+    try:
+        yield Target(platform, _world(platform, sandbox, fakes), fakes, sandbox)
+    finally:
+        for fake in fakes.values():
+            fake.close()
+
+
+# --- reads --------------------------------------------------------------------------------------------------
+
+
+def test_the_world_reads_the_applied_platform(target: Target) -> None:
+    world, platform = target.world, target.platform
+    assert world.name == "aws"
+    assert (world.database.role("primary"), world.database.role("dr")) == ("primary", "replica")
+    lag = world.database.lag("dr")
+    assert lag.streaming is True
+    assert lag.seconds == 0.0  # the emulator publishes ReplicaLag for its replicas
+    assert world.database.caught_up("dr") is True  # type: ignore[attr-defined]
+    assert world.database.write_position("primary") is None
+    assert world.database.is_fenced("primary") is False  # Terraform's db_from_nodes rule is there
+    assert world.database.is_fenced("dr") is True  # a replica
+
+    assert (world.cache.role("primary"), world.cache.role("dr")) == ("primary", "replica")
+
+    assert (world.traffic.health("primary"), world.traffic.health("dr")) == ("healthy", "healthy")
+    assert world.traffic.serving() == "primary"
+    ttls = world.traffic.record_ttls()  # type: ignore[attr-defined]
+    region = {role: platform.region(role).region for role in model.ROLES}
+    assert ttls[f"{platform.api_fqdn} A primary-{region['primary']}"] == 60  # aliases: the target's TTL
+    assert ttls[f"{platform.api_fqdn} A secondary-{region['dr']}"] == 60
+    assert all(ttl > 0 for ttl in ttls.values())
+
+    for role in model.ROLES:
+        groups = eks_probes.node_groups(target.client("eks", role), platform.region(role).cluster_name)
+        capacity = world.compute.capacity(role)
+        assert capacity.nodes == sum(group.desired_size for group in groups) > 0
+        assert capacity.desired == target.fakes[role].replicas
+
+
+# --- changes undone on Terraform's resources ----------------------------------------------------------------
+
+
+def _check_flags(target: Target, role: str) -> tuple[bool, bool]:
+    config = target.client("route53", "primary").get_health_check(
+        HealthCheckId=target.platform.region(role).health_check_id
+    )["HealthCheck"]["HealthCheckConfig"]
+    return bool(config["Inverted"]), bool(config["Disabled"])
+
+
+def test_drain_and_restore_the_primary_region(target: Target) -> None:
+    traffic = target.world.traffic
+    try:
+        traffic.drain("primary")
+        assert _check_flags(target, "primary") == (True, True)
+        assert _check_flags(target, "dr") == (False, False)
+        assert traffic.health("primary") == "drained"
+        assert traffic.serving() == "dr"
+    finally:
+        traffic.restore("primary")
+    assert _check_flags(target, "primary") == (False, False)
+    assert traffic.serving() == "primary"
+
+
+def test_fail_the_cache_over_and_back(target: Target) -> None:
+    cache = target.world.cache
+    try:
+        cache.promote("dr")
+        assert (cache.role("primary"), cache.role("dr")) == ("replica", "primary")
+        cache.follow("primary", "dr")  # the old primary follows by itself
+        assert (cache.role("primary"), cache.role("dr")) == ("replica", "primary")
+    finally:
+        cache.promote("primary")
+    assert (cache.role("primary"), cache.role("dr")) == ("primary", "replica")
+
+
+def test_scale_the_dr_region_and_put_it_back(target: Target) -> None:
+    eks = target.client("eks", "dr")
+    cluster = target.platform.region("dr").cluster_name
+    before = {g.name: g for g in eks_probes.node_groups(eks, cluster)}
+    replicas = target.fakes["dr"].replicas
+    try:
+        target.world.compute.scale("dr", 4)
+        after = {g.name: g for g in eks_probes.node_groups(eks, cluster)}
+        for name, group in after.items():
+            assert group.desired_size == min(group.max_size, max(before[name].desired_size, 2))
+            assert (group.min_size, group.max_size) == (before[name].min_size, before[name].max_size)
+        assert target.fakes["dr"].replicas == 4
+        assert target.world.compute.capacity("dr").ready == 4
+    finally:
+        for group in before.values():
+            eks.update_nodegroup_config(
+                clusterName=cluster,
+                nodegroupName=group.name,
+                scalingConfig={
+                    "minSize": group.min_size,
+                    "maxSize": group.max_size,
+                    "desiredSize": group.desired_size,
+                },
+            )
+        target.fakes["dr"].replicas = replicas
+    assert {g.name: g.desired_size for g in eks_probes.node_groups(eks, cluster)} == {
+        name: group.desired_size for name, group in before.items()
+    }
+
+
+# --- a database pair made for the test ----------------------------------------------------------------------
+
+
+def _make_pair(target: Target, suffix: str) -> tuple[Platform, dict[str, Any]]:
+    """A primary and its cross-region replica in Terraform's VPCs, subnet groups and KMS keys, each behind a
+    security group of its own that admits the nodes' security groups (as Terraform's does)."""
+    outputs, platform, made = target.sandbox["outputs"], target.platform, {}
+    for role in model.ROLES:
+        facts = platform.region(role)
+        rds, ec2 = target.client("rds", role), target.client("ec2", role)
+        terraform_db = rds.describe_db_instances(DBInstanceIdentifier=facts.db_instance_identifier)[
+            "DBInstances"
+        ][0]
+        group = ec2.create_security_group(
+            GroupName=f"{TEST_DB}-{suffix}",
+            Description="nexus it: world adapters",
+            VpcId=outputs["regions"][role]["vpc_id"],
+        )["GroupId"]
+        nodes = eks_probes.node_security_groups(target.client("eks", role), ec2, facts.cluster_name)
+        assert nodes, f"no node security group found in {facts.region}"
+        ec2.authorize_security_group_ingress(
+            GroupId=group,
+            IpPermissions=[
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 5432,
+                    "ToPort": 5432,
+                    "UserIdGroupPairs": [
+                        {"GroupId": peer, "Description": APP_RULE} for peer in sorted(nodes)
+                    ],
+                }
+            ],
+        )
+        made[role] = {
+            "group": group,
+            "nodes": nodes,
+            "subnet_group": terraform_db["DBSubnetGroup"]["DBSubnetGroupName"],
+            "kms_key": terraform_db["KmsKeyId"],
+            "identifier": f"{TEST_DB}-{suffix}-{role}",
+        }
+    primary = target.client("rds", "primary").create_db_instance(
+        DBInstanceIdentifier=made["primary"]["identifier"],
+        DBInstanceClass="db.t4g.medium",
+        Engine="postgres",
+        EngineVersion="16.8",
+        AllocatedStorage=20,
+        MasterUsername="nexus_it",
+        MasterUserPassword="not-a-secret-1",
+        DBSubnetGroupName=made["primary"]["subnet_group"],
+        VpcSecurityGroupIds=[made["primary"]["group"]],
+        StorageEncrypted=True,
+        KmsKeyId=made["primary"]["kms_key"],
+        BackupRetentionPeriod=1,
+    )["DBInstance"]
+    replica = target.client("rds", "dr").create_db_instance_read_replica(
+        DBInstanceIdentifier=made["dr"]["identifier"],
+        SourceDBInstanceIdentifier=primary["DBInstanceArn"],
+        SourceRegion=platform.region("primary").region,
+        DBInstanceClass="db.t4g.medium",
+        DBSubnetGroupName=made["dr"]["subnet_group"],
+        VpcSecurityGroupIds=[made["dr"]["group"]],
+        KmsKeyId=made["dr"]["kms_key"],
+    )["DBInstance"]
+    described = {"primary": primary, "dr": replica}
+    regions = {
+        role: dataclasses.replace(
+            platform.region(role),
+            db_instance_identifier=described[role]["DBInstanceIdentifier"],
+            db_instance_arn=described[role]["DBInstanceArn"],
+        )
+        for role in model.ROLES
+    }
+    return dataclasses.replace(platform, regions=regions), made
+
+
+def _remove_pair(target: Target, suffix: str) -> None:
+    """Delete what `_make_pair` (and the adapters) made, found by name: also after a half-made pair."""
+    prefix = f"{TEST_DB}-{suffix}"
+    for role in model.ROLES:
+        rds = target.client("rds", role)
+        mine = [
+            i
+            for i in rds.describe_db_instances()["DBInstances"]
+            if i["DBInstanceIdentifier"].startswith(prefix)
+        ]
+        # Replicas first: a source cannot go before its replicas.
+        for instance in sorted(mine, key=lambda i: not i.get("ReadReplicaSourceDBInstanceIdentifier")):
+            rds.delete_db_instance(
+                DBInstanceIdentifier=instance["DBInstanceIdentifier"], SkipFinalSnapshot=True
+            )
+    for role in model.ROLES:
+        ec2 = target.client("ec2", role)
+        groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [prefix]}])
+        for group in groups["SecurityGroups"]:
+            ec2.delete_security_group(GroupId=group["GroupId"])
+
+
+def _rules(target: Target, role: str, group: str) -> set[tuple[str | None, str | None]]:
+    """(peer security group, description) of `group`'s ingress rules that name a security group."""
+    rules = target.client("ec2", role).describe_security_group_rules(
+        Filters=[{"Name": "group-id", "Values": [group]}]
+    )["SecurityGroupRules"]
+    return {
+        ((r.get("ReferencedGroupInfo") or {}).get("GroupId"), r.get("Description"))
+        for r in rules
+        if not r["IsEgress"] and r.get("ReferencedGroupInfo")
+    }
+
+
+def test_fence_promote_and_reseed_a_database_pair(target: Target) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    terraform_db = target.client("rds", "primary").describe_db_instances(
+        DBInstanceIdentifier=target.platform.region("primary").db_instance_identifier
+    )["DBInstances"][0]
+    terraform_group = terraform_db["VpcSecurityGroups"][0]["VpcSecurityGroupId"]
+    terraform_rules = _rules(target, "primary", terraform_group)
+    try:
+        platform, made = _make_pair(target, suffix)
+        db = target.world_for(platform).database
+        assert (db.role("primary"), db.role("dr")) == ("primary", "replica")
+        assert db.lag("dr").streaming is True
+        assert db.caught_up("dr") is True  # type: ignore[attr-defined]
+
+        removed = db.revoke_app_ingress("primary")  # type: ignore[attr-defined]
+        assert {rule.peer_group_id for rule in removed} == made["primary"]["nodes"]
+        assert _rules(target, "primary", made["primary"]["group"]) == set()
+        assert db.is_fenced("primary") is True
+        db.fence("primary")  # idempotent
+
+        db.promote("dr")
+        assert db.role("dr") == "primary"
+        promoted = target.client("rds", "dr").describe_db_instances(
+            DBInstanceIdentifier=made["dr"]["identifier"]
+        )["DBInstances"][0]
+        assert "ReadReplicaSourceDBInstanceIdentifier" not in promoted
+        db.promote("dr")  # a second promote is a no-op
+        assert db.role("dr") == "primary"
+
+        db.reseed_as_replica("primary", "dr")
+        rebuilt = target.client("rds", "primary").describe_db_instances(
+            DBInstanceIdentifier=made["primary"]["identifier"]
+        )["DBInstances"][0]
+        assert rebuilt["ReadReplicaSourceDBInstanceIdentifier"] == promoted["DBInstanceArn"]
+        assert rebuilt["DBInstanceArn"] == platform.region("primary").db_instance_arn
+        assert rebuilt["KmsKeyId"] == made["primary"]["kms_key"]
+        assert db.role("primary") == "replica"
+        assert db.lag("primary").streaming is True
+        # The rebuilt replica is reachable by the region's (read-only) application again.
+        assert {peer for peer, _ in _rules(target, "primary", made["primary"]["group"])} == made["primary"][
+            "nodes"
+        ]
+        names = [
+            i["DBInstanceIdentifier"]
+            for i in target.client("rds", "primary").describe_db_instances()["DBInstances"]
+        ]
+        assert any(name.startswith(f"{made['primary']['identifier']}-old-") for name in names)
+    finally:
+        _remove_pair(target, suffix)
+    # Terraform's database and its security group were not touched.
+    assert _rules(target, "primary", terraform_group) == terraform_rules
+    assert target.world.database.role("primary") == "primary"
+    assert target.world.database.role("dr") == "replica"
+
+
+# --- the probe, through the sandbox's data plane ------------------------------------------------------------
+
+
+def test_probe_through_the_sandbox_edge(target: Target) -> None:
+    plane = data_plane()
+    probe = AwsProbe(plane.edge_url(), {role: plane.lb_url(role) for role in model.ROLES}, timeout=5.0)
+    record_id = f"it-world-aws-{uuid.uuid4().hex[:8]}"
+    written = probe.write(record_id)
+    assert written.ok, written.detail
+    assert written.region == plane.region("primary")
+    read = probe.read(record_id)
+    assert read.ok, read.detail
+    assert read.region == plane.region("primary")  # the region that stored it
