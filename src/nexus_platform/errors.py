@@ -16,3 +16,8 @@ class NexusError(Exception):
 class InputError(NexusError):
     """Bad input from the caller (an unknown environment or run id, missing outputs, a corrupt journal): the
     CLI exits with 2, as for a bad flag."""
+
+
+class Unreachable(NexusError):
+    """A region (or the network to it) does not answer, as opposed to answering no: the DR runbooks go on
+    without it where they can (an unplanned failover is for exactly the region that does not answer)."""

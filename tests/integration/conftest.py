@@ -19,6 +19,14 @@ from nexus_platform import model
 from nexus_platform.sandbox.controlplane import ControlPlane
 
 NEXUS = [sys.executable, "-c", "from nexus_platform.cli import main; main()"]
+# The CLI as a terminal runs it, Ctrl-C included: a suite started in the background (`cmd &`) hands its
+# children SIGINT ignored, and Python then never raises KeyboardInterrupt.
+NEXUS_CTRL_C = [
+    sys.executable,
+    "-c",
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from nexus_platform.cli import main; main()",
+]
 
 
 def nexus(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.integration.conftest import NEXUS, nexus
+from tests.integration.conftest import NEXUS_CTRL_C, nexus
 from tests.integration.sandboxlib import data_plane, wait_for
 from tests.support import ROOT
 
@@ -163,7 +163,7 @@ def test_ctrl_c_during_up_stops_what_it_started(sandbox: dict[str, Any]) -> None
     plane.stop(plane.process_names())
     state: Path = sandbox["state"]
     up = subprocess.Popen(
-        [*NEXUS, "up"], env=sandbox["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [*NEXUS_CTRL_C, "up"], env=sandbox["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     # Interrupt as soon as `up` has started its first data-plane process (the link): most of its work is still
     # ahead then, so the signal lands while it runs even on a loaded machine. (Waiting for a later process

@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from tests.integration.conftest import nexus
+from tests.integration.conftest import NEXUS, nexus
 from tests.integration.sandboxlib import data_plane, wait_for
 
 from nexus_platform.sandbox import traffic
@@ -197,6 +197,14 @@ def primary_processes() -> list[str]:
     ]
 
 
+@pytest.fixture
+def no_cool_down(sandbox: dict[str, Any]) -> None:
+    """Each watch test starts outside any cool-down window: the failover another test's watch ran must not
+    change what this one sees (the tests pass in any order)."""
+    (sandbox["state"] / "dr" / "watch-sandbox.json").unlink(missing_ok=True)
+
+
+@pytest.mark.usefixtures("no_cool_down")
 def test_watch_refuses_to_fail_over_when_the_replica_is_down_too(sandbox: dict[str, Any]) -> None:
     plane = data_plane()
     kill_region([*primary_processes(), plane.postgres("dr").name])
@@ -214,6 +222,7 @@ def test_watch_refuses_to_fail_over_when_the_replica_is_down_too(sandbox: dict[s
     )
 
 
+@pytest.mark.usefixtures("no_cool_down")
 def test_watch_fails_over_a_killed_primary_and_failback_restores_it(sandbox: dict[str, Any]) -> None:
     plane = data_plane()
     edge = traffic.Client(plane.edge_url())
@@ -240,6 +249,50 @@ def test_watch_fails_over_a_killed_primary_and_failback_restores_it(sandbox: dic
         "GET", f"/api/v1/records/{before.record_id}", headers={"Cache-Control": "no-cache"}
     )
     assert code == 200
+    code, payload, stderr = dr(sandbox, "failback", "--execute")
+    assert code == 0, stderr[-3000:]
+    assert payload["topology_restored"] is True, payload["topology_after"]
+
+
+@pytest.mark.usefixtures("no_cool_down")
+def test_a_watch_started_failover_killed_mid_way_resumes_from_the_cli(sandbox: dict[str, Any]) -> None:
+    """SIGKILL of `dr watch` once its failover has fenced the primary; `dr failover --resume RUN_ID` finishes
+    it with the parameters the watch journaled, and the RTO still counts from the watch's detection."""
+    state: Path = sandbox["state"]
+    runs = state / "runs"
+    before = set(runs.glob("*.jsonl")) if runs.exists() else set()
+    kill_region(primary_processes())
+    watcher = subprocess.Popen(
+        [*NEXUS, "dr", "watch", "--execute", "--max-seconds", "120"],
+        env=sandbox["env"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+
+        def fenced() -> Path | None:
+            for journal in set(runs.glob("*.jsonl")) - before if runs.exists() else ():
+                events = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
+                if any(e.get("event") == "step-end" and e.get("step") == "fence-primary" for e in events):
+                    return journal
+            return None
+
+        journal = wait_for(fenced, "the watch's failover to fence the primary", 120)
+        watcher.send_signal(signal.SIGKILL)
+        watcher.wait(timeout=10)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+    run_id = journal.stem
+    events = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
+    detected_at = next(e for e in events if e["event"] == "run-start")["params"]["detected_at"]
+    resumed_at = time.time()
+    code, report, stderr = dr(sandbox, "failover", "--execute", "--resume", run_id)
+    assert code == 0, stderr[-3000:]
+    assert report["outcome"] == "complete" and report["resumed"] is True, report
+    assert report["topology_after"]["database"]["dr"] == "primary"
+    # From the detection, not from the resume command: it includes the time before the kill.
+    assert report["rto_seconds"] >= round(resumed_at - detected_at, 2), (report["rto_seconds"], detected_at)
     code, payload, stderr = dr(sandbox, "failback", "--execute")
     assert code == 0, stderr[-3000:]
     assert payload["topology_restored"] is True, payload["topology_after"]

@@ -517,6 +517,25 @@ def test_resume_refuses_bad_inputs_in_one_line(world: ToyWorld, state: Path, fin
     assert world.read()["applied"] == dict.fromkeys(NAMES, 1)
 
 
+def test_a_resume_takes_the_parameters_it_was_not_given_from_journal(world: ToyWorld, state: Path) -> None:
+    """A run started by another command (`dr watch` journals its detection time) resumes from the CLI, which
+    cannot pass that parameter: what the resume does not say comes from the journal; what it contradicts is
+    refused."""
+    started = {**PARAMS, "detected_at": 1700000000.5}
+    world.poke(fail_at="scale-dr:before")
+    with pytest.raises(RunStopped) as failed:
+        execute(RUNBOOK, context(world, params=started), state_dir=state)
+    run_id = failed.value.report.run_id
+    world.poke(fail_at=None)
+
+    with pytest.raises(NexusError, match="started with other parameters"):
+        execute(RUNBOOK, context(world, params={"size": 4}), state_dir=state, resume=run_id)
+    report = execute(RUNBOOK, context(world, params=PARAMS), state_dir=state, resume=run_id)
+    assert report.outcome == "complete"
+    assert dict(report.params) == started
+    assert report.started == failed.value.report.started  # the run's first start, not the resume's
+
+
 def test_a_torn_last_line_is_dropped_on_resume(world: ToyWorld, state: Path) -> None:
     proc = spawn(world, state, TOY_KILL="promote-replica:before")
     proc.communicate(timeout=30)

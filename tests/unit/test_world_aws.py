@@ -29,7 +29,7 @@ import pytest
 from botocore.credentials import Credentials
 
 from nexus_platform import platform as platform_model
-from nexus_platform.errors import NexusError
+from nexus_platform.errors import NexusError, Unreachable
 from nexus_platform.platform import Platform
 from nexus_platform.world.aws import world as adapters
 from nexus_platform.world.aws.cloudwatch.probes import LagSample, caught_up
@@ -783,3 +783,51 @@ def test_caught_up_from_replica_lag() -> None:
     # No commit after the fence: the lag at the fence plus two metric periods must have passed.
     assert caught_up(LagSample(at, 120.0), fenced_at=fence, lag_at_fence=2.0, now=fence + 60) is False
     assert caught_up(LagSample(at, 120.0), fenced_at=fence, lag_at_fence=2.0, now=fence + 125) is True
+
+
+# --- an unplanned failover with the primary region down -------------------------------------------------
+
+
+def test_failover_completes_when_the_primary_regions_apis_do_not_answer(env: Env, tmp_path: Any) -> None:
+    """The primary region's regional endpoints refuse every connection (Clients' `outage`: its RDS, EC2,
+    ElastiCache, EKS and CloudWatch calls go to a closed port; Route 53, a global API, answers). The failover
+    fences what is in its hands (the health check: out of DNS), records what it could not (the database's
+    security groups, the node groups) and completes in the DR region."""
+    from nexus_platform.ops.context import Context  # noqa: PLC0415
+    from nexus_platform.ops.run import execute  # noqa: PLC0415
+    from nexus_platform.runbooks import dr  # noqa: PLC0415
+
+    access = {
+        role: kube.KubeAccess(
+            host=fake.url,
+            token=kube.EksTokens(
+                env.platform.region(role).cluster_name,
+                REGIONS[role],
+                lambda: boto3.Session().get_credentials(),
+            ),
+        )
+        for role, fake in env.kube.items()
+    }
+    down = adapters.aws_world(env.platform, kube=access, outage=frozenset({REGIONS["primary"]}))
+    down = dataclasses.replace(down, probe=env.world.probe)
+    target = dr.Target(world=down, platform=env.platform)
+    assert down.database.role("primary") == "down"
+    with pytest.raises(Unreachable):
+        down.compute.capacity("primary")
+
+    ctx = Context(env="sandbox", params={"planned": False}, world=target, quiet=True)
+    report = execute(dr.failover(), ctx, state_dir=tmp_path)
+
+    assert report.outcome == "complete"
+    steps = {step.name: step for step in report.steps}
+    assert steps["readiness"].result is not None
+    assert steps["readiness"].result["topology"]["compute"]["primary"] == dr.UNREACHABLE
+    fence = steps["fence-primary"].result
+    assert fence is not None and set(fence["unfenced"]) == {"database", "compute"}
+    # Read back through boto3 (the region is up for the test, only the world was cut off from it).
+    assert _check_config(env.platform.region("primary").health_check_id)["Inverted"] is True
+    assert "ReadReplicaSourceDBInstanceIdentifier" not in env.instance("dr")
+    assert env.world.cache.role("dr") == "primary"
+    assert env.kube["dr"].replicas == 1  # the primary's size was unknown: DR keeps its own (at least 1)
+    assert env.kube["primary"].replicas == 2  # never reached
+    assert env.world.database.is_fenced("primary") is False  # its ingress could not be revoked: reported

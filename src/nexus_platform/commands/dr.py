@@ -21,8 +21,9 @@ from rich.table import Table
 from nexus_platform import model, telemetry
 from nexus_platform import platform as platform_model
 from nexus_platform.commands.common import EnvOption, Output, OutputOption, console
-from nexus_platform.errors import NexusError
+from nexus_platform.errors import NexusError, Unreachable
 from nexus_platform.runbooks import dr as runbooks
+from nexus_platform.runbooks import watch as watching
 from nexus_platform.world.base import World
 
 app = typer.Typer(
@@ -95,17 +96,21 @@ def readiness(target: runbooks.Target, clients: Callable[[str, str], Any] | None
             )
         )
     budget, alarm = platform.rpo_target_seconds, platform.replica_lag_alarm_seconds
+    verdict = runbooks.rpo_verdict(target)
     if role == "primary":
         checks.append(Check("replica-lag", "SKIP", "no replica (the DR region writes)"))
-    elif lag.seconds is None:
-        checks.append(Check("replica-lag", "FAIL", "replica lag unknown", "is the replica reachable?"))
+    elif verdict.bound is None:
+        checks.append(Check("replica-lag", "FAIL", verdict.reason, "is the replica reachable?"))
     else:
-        status = "PASS" if lag.seconds <= alarm else "WARN" if lag.seconds <= budget else "FAIL"
+        bound = verdict.bound
+        status = "PASS" if bound <= alarm else "WARN" if verdict.ok else "FAIL"
+        mode = "synchronous, " if lag.synchronous else ""
         checks.append(
             Check(
                 "replica-lag",
                 status,
-                f"{lag.seconds:.1f}s ({lag.bytes} bytes) behind; alarm {alarm}s, RPO budget {budget}s",
+                f"{mode}{lag.bytes} bytes behind: {bound:.1f}s of writes at risk; "
+                f"alarm {alarm}s, RPO budget {budget}s",
                 "" if status == "PASS" else "a failover now would lose that much",
             )
         )
@@ -113,13 +118,18 @@ def readiness(target: runbooks.Target, clients: Callable[[str, str], Any] | None
     checks.append(
         Check("dr-cache", "PASS" if cache in ("replica", "primary") else "FAIL", f"{dr} cache is {cache}")
     )
-    want, have = world.compute.capacity("primary").desired, world.compute.capacity("dr")
-    status = "PASS" if have.ready >= want else "WARN" if have.ready > 0 else "FAIL"
+    try:
+        want: int | None = world.compute.capacity("primary").desired
+    except Unreachable:
+        want = None  # the primary region does not answer: DR must take over whatever its size was
+    have = world.compute.capacity("dr")
+    status = "PASS" if have.ready >= (want or 1) else "WARN" if have.ready > 0 else "FAIL"
     checks.append(
         Check(
             "dr-capacity",
             status,
-            f"{have.ready} ready in {dr} for {want} in {primary}",
+            f"{have.ready} ready in {dr} for {'?' if want is None else want} in {primary}"
+            + (" (it does not answer)" if want is None else ""),
             "" if status == "PASS" else "failover scales it; check the node groups can grow",
         )
     )
@@ -263,14 +273,12 @@ def _run(
     resume: str | None,
     params: dict[str, Any],
     output: Output,
-    since: float | None = None,
 ) -> None:
     from nexus_platform.ops import run as engine  # noqa: PLC0415
     from nexus_platform.ops.context import Context  # noqa: PLC0415
     from nexus_platform.ops.report import plan_json, render_plan, render_report, report_json  # noqa: PLC0415
 
     runbook = runbooks.failover() if runbook_name == "dr.failover" else runbooks.failback()
-    started = time.time()
     try:
         target = world_of(env, outputs)
     except NexusError as exc:
@@ -292,7 +300,10 @@ def _run(
         return
     report = engine.execute(runbook, ctx, state_dir=model.paths().state_dir, force=force, resume=resume)
     after = runbooks.topology(target)
-    summary = _summary(report, target, since or started, before, after)
+    # The RTO's clock starts at the detection (the watch's first failed check, or --since), else at the run's
+    # first start: a resumed run keeps both from its journal.
+    since = report.params.get("detected_at") or report.started.timestamp()
+    summary = _summary(report, target, float(since), before, after)
     if output is Output.json:
         console.print_json(json.dumps({**report_json(report), **summary}))
         return
@@ -312,17 +323,22 @@ def _summary(
         else report.ended.timestamp()
     )
     fence = next((s for s in report.steps if s.name == "fence-primary" and s.result), None)
-    rpo = fence.result.get("lag_seconds") if fence is not None and fence.result else None
+    rpo = fence.result.get("rpo_bound_seconds") if fence is not None and fence.result else None
     summary: dict[str, Any] = {
         "rto_seconds": round(ended - since, 2),
         "rto_target_seconds": telemetry.RTO_TARGET_SECONDS,
         "rpo_bound_seconds": None if rpo is None else round(float(rpo), 3),
+        # What the fence could not reach (the primary region's APIs down): do it when the region answers.
+        "unfenced": fence.result.get("unfenced", {}) if fence is not None and fence.result else {},
         "rpo_target_seconds": target.platform.rpo_target_seconds,
         "topology_before": before,
         "topology_after": after,
     }
     if report.runbook == "dr.failback":
-        summary["topology_restored"] = after == runbooks.STEADY
+        readiness = next((s for s in report.steps if s.name == "readiness" and s.result), None)
+        wanted = readiness.result.get("topology") if readiness is not None and readiness.result else None
+        summary["topology_restored"] = after == (wanted or runbooks.STEADY)
+        summary["topology_wanted"] = wanted
     return summary
 
 
@@ -351,9 +367,8 @@ def failover(
         execute=execute,
         force=force,
         resume=resume,
-        params={"planned": planned},
+        params={"planned": planned, **({"detected_at": since} if since is not None else {})},
         output=output,
-        since=since,
     )
 
 
@@ -369,7 +384,28 @@ def failback(
 ) -> None:
     """Rebuild the primary region as a replica of the DR region, then switch back (planned: nothing lost).
     Afterwards the topology is the one before the failover (checked, reported)."""
-    _run("dr.failback", env, outputs, execute=execute, force=force, resume=resume, params={}, output=output)
+    params = {} if resume else {"restore": _topology_before_failover(env)}
+    _run(
+        "dr.failback", env, outputs, execute=execute, force=force, resume=resume, params=params, output=output
+    )
+
+
+def _topology_before_failover(env: str) -> dict[str, Any] | None:
+    """The topology the last completed failover of `env` recorded before it changed anything (its readiness
+    step's result, in its journal); None when no failover ran here."""
+    from nexus_platform.ops.journal import Journal  # noqa: PLC0415
+
+    journal = Journal(model.paths().state_dir)
+    for run_id in reversed(journal.runs()):
+        try:
+            run = journal.load(run_id)
+        except NexusError:
+            continue
+        if run.runbook == "dr.failover" and run.env == env and run.outcome == "complete":
+            result = run.steps["readiness"].result if "readiness" in run.steps else None
+            topology = result.get("topology") if result else None
+            return dict(topology) if isinstance(topology, dict) else None
+    return None
 
 
 def _watch_state(env: str) -> Path:
@@ -381,21 +417,6 @@ def _last_failover(env: str) -> float | None:
         return float(json.loads(_watch_state(env).read_text())["failed_over_at"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def _safe_to_fail_over(target: runbooks.Target) -> str | None:
-    """None when the DR region can take over now; else why not (the watch's safety rule)."""
-    database = target.world.database
-    role = database.role("dr")
-    if role != "replica":
-        return f"the DR database is {role}, not a replica"
-    lag = database.lag("dr")
-    budget = target.platform.rpo_target_seconds
-    if lag.seconds is None:
-        return "the DR replica's lag is unknown"
-    if lag.seconds > budget:
-        return f"the DR replica is {lag.seconds:.0f}s behind, beyond the RPO budget of {budget}s"
-    return None
 
 
 @app.command("watch")
@@ -425,8 +446,8 @@ def watch(
     """Watch the primary region from the edge's point of view and fail over when it has failed.
 
     Declares it failed after N consecutive failed probes; never fails over when the DR replica is unhealthy or
-    behind by more than the RPO budget (unless --force), nor twice in one cool-down window. The failover's RTO
-    starts at the first failed probe. Without --execute it only says what it would do.
+    behind by more than the RPO budget (unless --force), nor twice in one cool-down window (not even forced).
+    The failover's RTO starts at the first failed probe. Without --execute it only says what it would do.
     """
     from nexus_platform import audit  # noqa: PLC0415
 
@@ -439,9 +460,14 @@ def watch(
             else platform.health_check.request_interval
         )
     threshold = failures or platform.health_check.failure_threshold
+    detector = watching.Detector(
+        target,
+        threshold=threshold,
+        cooldown_seconds=cooldown,
+        last_failover=lambda: _last_failover(env),
+        force=force,
+    )
     began = time.monotonic()
-    first_failure: float | None = None
-    count = 0
     refused: str | None = None
 
     def say(message: str) -> None:
@@ -450,45 +476,38 @@ def watch(
 
     say(f"watching {platform.region('primary').region}: every {interval:g}s, {threshold} failures to act")
     while max_seconds is None or time.monotonic() - began < max_seconds:
-        health = target.world.traffic.health("primary")
-        if health == "healthy":
-            count, first_failure = 0, None
-        else:
-            count += 1
-            first_failure = first_failure or time.time()
-            say(f"probe {count}/{threshold}: the edge sees the primary {health}")
-        if count >= threshold and first_failure is not None:
-            reason = _safe_to_fail_over(target)
-            last = _last_failover(env)
-            if last is not None and time.time() - last < cooldown:
-                reason = f"a failover ran {time.time() - last:.0f}s ago, inside the {cooldown:g}s cool-down"
-            if reason and not force:
-                if reason != refused:
-                    say(f"not failing over: {reason}")
-                    audit.append("dr.watch", executed=execute, outcome=f"refused: {reason}", env=env)
-                refused = reason
-            elif not execute:
+        decision = detector.check()
+        if decision.action == watching.SUSPECT:
+            say(f"probe {decision.count}/{threshold}: {decision.detail}")
+        elif decision.action == watching.REFUSE:
+            if decision.detail != refused:
+                say(f"not failing over: {decision.detail}")
+                audit.append("dr.watch", executed=execute, outcome=f"refused: {decision.detail}", env=env)
+            refused = decision.detail
+        elif decision.action == watching.FAIL_OVER:
+            assert decision.first_failure is not None
+            if not execute:
                 say("the primary has failed: would run `nexus dr failover --execute` (add --execute)")
                 audit.append("dr.watch", executed=False, outcome="would fail over", env=env)
                 return
-            else:
-                path = _watch_state(env)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps({"failed_over_at": time.time(), "detected_at": first_failure}))
-                ago = time.time() - first_failure
-                say(f"the primary has failed (first failed probe {ago:.1f}s ago): failing over")
-                _run(
-                    "dr.failover",
-                    env,
-                    outputs,
-                    execute=True,
-                    force=force,
-                    resume=None,
-                    params={"planned": False, "detected_at": first_failure},
-                    output=output,
-                    since=first_failure,
-                )
-                return
+            path = _watch_state(env)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(
+                json.dumps({"failed_over_at": time.time(), "detected_at": decision.first_failure})
+            )
+            ago = time.time() - decision.first_failure
+            say(f"the primary has failed (first failed probe {ago:.1f}s ago): failing over")
+            _run(
+                "dr.failover",
+                env,
+                outputs,
+                execute=True,
+                force=force,
+                resume=None,
+                params={"planned": False, "detected_at": decision.first_failure},
+                output=output,
+            )
+            return
         time.sleep(interval)
     if refused:
         raise NexusError(f"watched for {max_seconds:g}s without failing over: {refused}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,7 @@ class RunReport:
     journal: Path
     resumed: bool = False
     forced: tuple[Mapping[str, Any], ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)  # the run's (journaled, on a resume)
 
     @property
     def duration(self) -> float:

@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -254,16 +255,23 @@ class _Run:
                 f"(steps {', '.join(prior.step_names)})",
                 hint="finish it with that version, or start a new run",
             )
-        if _jsonable(dict(self.ctx.params)) != _jsonable(dict(prior.params)):
+        given, journaled = _jsonable(dict(self.ctx.params)), _jsonable(dict(prior.params))
+        if any(key not in journaled or journaled[key] != value for key, value in given.items()):
             raise NexusError(
                 f"run {self.run_id} was started with other parameters: "
                 f"{json.dumps(prior.params, sort_keys=True)}",
                 hint="resume it with the parameters it was started with",
             )
+        # What the resume did not say is taken from the journal: a run started by another command (the
+        # watch's detection time) resumes from the CLI with the parameters it was started with.
+        self.ctx = replace(self.ctx, params={**journaled, **given})
 
     def _emit(self, event: str, **fields: Any) -> None:
         assert self.writer is not None
         entry = self.writer.write(event, **fields)
+        if event == "run-start" and self.prior is None:
+            # The run's start is what its journal says: a resume reads it back from there.
+            self.started = datetime.fromisoformat(entry["time"])
         if self.on_event is not None:
             self.on_event(entry)
 
@@ -400,4 +408,5 @@ class _Run:
             journal=self.journal.path(self.run_id),
             resumed=prior is not None,
             forced=(*(prior.forced if prior else ()), *self.forced),
+            params=dict(self.ctx.params),
         )

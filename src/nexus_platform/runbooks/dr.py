@@ -13,17 +13,18 @@ The steps see only `world.base.World` and the platform model: which world they d
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from nexus_platform.errors import NexusError
+from nexus_platform.errors import NexusError, Unreachable
 from nexus_platform.ops.context import Context
 from nexus_platform.ops.step import Call, Precondition, Runbook, Step
 from nexus_platform.platform import Platform
-from nexus_platform.world.base import World
+from nexus_platform.world.base import Lag, World
 
 PRIMARY, DR = "primary", "dr"
+UNREACHABLE = "unreachable"  # what a read of a region that does not answer records
 # Generous: a loaded sandbox promotes in under a second, RDS in minutes.
 WAIT_PROMOTE_SECONDS = 900.0
 WAIT_SHORT_SECONDS = 120.0
@@ -50,7 +51,50 @@ def _name(ctx: Context, role: str) -> str:
 
 def _lag(ctx: Context, role: str) -> dict[str, Any]:
     lag = _target(ctx).world.database.lag(role)
-    return {"lag_bytes": lag.bytes, "lag_seconds": lag.seconds, "streaming": lag.streaming}
+    return {
+        "lag_bytes": lag.bytes,
+        "lag_seconds": lag.seconds,
+        "streaming": lag.streaming,
+        "rpo_bound_seconds": rpo_bound(lag),
+    }
+
+
+# --- the RPO rule: one place for the runbook's precondition, `dr status` and `dr watch` ---------------------
+
+
+def rpo_bound(lag: Lag) -> float | None:
+    """What a failover now could lose, in seconds of writes: nothing from a streaming synchronous replica,
+    else the replica's lag; None when it cannot be told (the replica does not stream, or reports no lag)."""
+    if lag.synchronous and lag.streaming:
+        return 0.0
+    return lag.seconds
+
+
+@dataclass(frozen=True)
+class RpoVerdict:
+    ok: bool
+    bound: float | None  # seconds of writes a failover now could lose (None: unknown)
+    reason: str  # why not, when not ok; what was measured, when ok
+
+
+def rpo_verdict(target: Target, role: str = "dr") -> RpoVerdict:
+    """May `role`'s database take over now without losing more than the RPO budget?"""
+    world, platform = target.world, target.platform
+    name = platform.region(role).region
+    found = world.database.role(role)
+    if found == "primary":
+        return RpoVerdict(True, 0.0, f"{name} is the writer already: nothing left to lose")
+    if found != "replica":
+        return RpoVerdict(False, None, f"the {name} database is {found}, not a replica")
+    bound = rpo_bound(world.database.lag(role))
+    budget = platform.rpo_target_seconds
+    if bound is None:
+        return RpoVerdict(False, None, f"the {name} replica's lag is unknown")
+    if bound > budget:
+        return RpoVerdict(
+            False, bound, f"the {name} replica is {bound:.0f}s behind, beyond the RPO budget of {budget}s"
+        )
+    return RpoVerdict(True, bound, f"{bound:.1f}s of writes at risk, within the RPO budget of {budget}s")
 
 
 # --- preconditions ------------------------------------------------------------------------------------------
@@ -66,14 +110,8 @@ def _is_replica_or_promoted(role: str) -> Precondition:
 
 def _lag_within_rpo(role: str) -> Precondition:
     def check(ctx: Context) -> bool | str:
-        t = _target(ctx)
-        if t.world.database.role(role) == "primary":
-            return True  # resumed after the promotion: nothing left to lose
-        lag = t.world.database.lag(role)
-        budget = t.platform.rpo_target_seconds
-        if lag.seconds is None:
-            return f"the {_name(ctx, role)} replica's lag is unknown"
-        return lag.seconds <= budget or f"replica lag {lag.seconds:.0f}s exceeds the RPO budget of {budget}s"
+        verdict = rpo_verdict(_target(ctx), role)  # a resume after the promotion: nothing left to lose
+        return verdict.ok or verdict.reason
 
     return Precondition(f"{role}-lag-within-rpo", check, "wait for the replica to catch up, or --force")
 
@@ -99,11 +137,14 @@ def _is_writer(role: str) -> Precondition:
 
 def _readiness(ctx: Context) -> Mapping[str, Any]:
     t = _target(ctx)
+    before = topology(t)
     return {
-        "primary_capacity": t.world.compute.capacity(PRIMARY).desired,
-        "dr_capacity": t.world.compute.capacity(DR).desired,
-        "primary_database": t.world.database.role(PRIMARY),
-        "serving": t.world.traffic.serving(),
+        "primary_capacity": before["compute"][PRIMARY],
+        "dr_capacity": before["compute"][DR],
+        "primary_database": before["database"][PRIMARY],
+        "serving": before["serving"],
+        # What failback restores (the journal keeps it: `failback` reads it from the last failover's run).
+        "topology": before,
         **_lag(ctx, DR),
     }
 
@@ -113,15 +154,33 @@ def _fence_primary(ctx: Context) -> Mapping[str, Any]:
     # The replica's lag at the fence bounds the writes an unplanned failover loses (the report's RPO bound).
     lag = _lag(ctx, DR)
     fenced_at = time.time()
+    # Out of traffic first, through the global edge (DNS / the edge's view): that is in our hands even when
+    # the region is not, and it is what keeps clients from writing there.
     t.world.traffic.drain(PRIMARY)
-    t.world.database.fence(PRIMARY)
-    t.world.compute.scale(PRIMARY, 0)
-    return {**lag, "fenced_at": fenced_at}
+    # The region's own APIs may be down (the case DR exists for): what cannot be reached is recorded, and the
+    # failover goes on; the report says what could not be fenced, to be done when the region answers.
+    unfenced: dict[str, str] = {}
+    actions: tuple[tuple[str, Callable[[], None]], ...] = (
+        ("database", lambda: t.world.database.fence(PRIMARY)),
+        ("compute", lambda: t.world.compute.scale(PRIMARY, 0)),
+    )
+    for part, action in actions:
+        try:
+            action()
+        except Unreachable as exc:
+            unfenced[part] = str(exc)
+            ctx.note(f"could not fence the {_name(ctx, PRIMARY)} {part}: the region does not answer")
+    return {**lag, "fenced_at": fenced_at, "unfenced": unfenced}
 
 
 def _primary_fenced(ctx: Context) -> bool:
     t = _target(ctx)
-    return t.world.traffic.health(PRIMARY) == "drained" and t.world.database.is_fenced(PRIMARY)
+    if t.world.traffic.health(PRIMARY) != "drained":
+        return False
+    try:
+        return t.world.database.is_fenced(PRIMARY)
+    except Unreachable:
+        return True  # no application reaches it either: nothing writes there until it answers again
 
 
 def _promote_dr(ctx: Context) -> Mapping[str, Any]:
@@ -153,8 +212,14 @@ def _fail_over_cache(ctx: Context) -> Mapping[str, Any]:
 
 
 def _wanted_capacity(ctx: Context, of: str) -> int:
+    """The size the readiness step recorded for `of`; when that region did not answer, the DR region's own
+    size (at least 1): it is all that can be known."""
     readiness = ctx.results.get("readiness", {})
-    return max(1, int(readiness.get(f"{of}_capacity") or 1))
+    for key in (f"{of}_capacity", "dr_capacity"):
+        value = readiness.get(key)
+        if isinstance(value, int):
+            return max(1, value)
+    return 1
 
 
 def _scale(role: str, like: str) -> Step:
@@ -173,7 +238,9 @@ def _scale(role: str, like: str) -> Step:
 
     return Step(
         f"scale-{role}-compute",
-        f"scale {role} compute to the {like} region's size",
+        f"scale {role} compute to the {like} region's size"
+        if like != role
+        else f"scale {role} compute back to its size before the failover",
         reversible=True,
         apply=apply,
         done=done,
@@ -290,7 +357,7 @@ def failover() -> Runbook:
 # --- failback -----------------------------------------------------------------------------------------------
 
 
-def _reseed(role: str, source: str, *, serves_reads: bool) -> Step:
+def _reseed(role: str, source: str) -> Step:
     def apply(ctx: Context) -> Mapping[str, Any]:
         t = _target(ctx)
         t.world.database.reseed_as_replica(role, source)
@@ -300,13 +367,6 @@ def _reseed(role: str, source: str, *, serves_reads: bool) -> Step:
             lambda: t.world.database.lag(role).streaming,
             timeout=WAIT_PROMOTE_SECONDS,
         )
-        if serves_reads:
-            # A warm standby is ready once the edge's health check passes on it again (it serves reads).
-            ctx.wait(
-                f"the edge to see {_name(ctx, role)} healthy",
-                lambda: t.world.traffic.health(role) == "healthy",
-                timeout=WAIT_PROMOTE_SECONDS,
-            )
         return _lag(ctx, role)
 
     def done(ctx: Context) -> bool:
@@ -326,17 +386,84 @@ def _reseed(role: str, source: str, *, serves_reads: bool) -> Step:
     )
 
 
+def _back_behind_the_edge(role: str) -> Step:
+    """A warm standby serves reads: back behind the global endpoint once rebuilt, ready when the edge's own
+    health check passes on it again (a fresh verdict: it was drained, so no stale one)."""
+
+    def apply(ctx: Context) -> Mapping[str, Any]:
+        t = _target(ctx)
+        t.world.traffic.restore(role)
+        ctx.wait(
+            f"the edge to see {_name(ctx, role)} healthy",
+            lambda: t.world.traffic.health(role) == "healthy",
+            timeout=WAIT_PROMOTE_SECONDS,
+        )
+        return {"health": "healthy"}
+
+    return Step(
+        f"restore-{role}-traffic",
+        f"put the {role} region back behind the global endpoint (it serves reads)",
+        reversible=True,
+        apply=apply,
+        done=lambda ctx: _target(ctx).world.traffic.health(role) == "healthy",
+        calls=lambda ctx: [Call("traffic", "restore", {"region": _name(ctx, role)})],
+    )
+
+
+def restore_target(ctx: Context) -> dict[str, Any]:
+    """The topology failback restores: the one captured before the failover (param `restore`), else the
+    steady shape with the DR region's current capacity on both sides."""
+    captured = ctx.params.get("restore")
+    if isinstance(captured, Mapping) and "compute" in captured:
+        return dict(captured)
+    size = _target(ctx).world.compute.capacity(DR).desired
+    return {**STEADY, "compute": {PRIMARY: size, DR: size}}
+
+
 def _failback_readiness(ctx: Context) -> Mapping[str, Any]:
     t = _target(ctx)
+    wanted = restore_target(ctx)
     return {
-        "primary_capacity": t.world.compute.capacity(DR).desired,
-        "dr_capacity": t.world.compute.capacity(DR).desired,
+        # The primary region gets back the size it had before the failover; DR returns to its standby size.
+        "primary_capacity": wanted["compute"][PRIMARY],
+        "dr_capacity": wanted["compute"][DR],
         "serving": t.world.traffic.serving(),
+        "topology": wanted,
     }
 
 
+def _scale_back(role: str) -> Step:
+    """`role`'s compute back to the size the readiness step recorded for it (warm standby: smaller)."""
+
+    def wanted(ctx: Context) -> int:
+        return int(ctx.results.get("readiness", {}).get(f"{role}_capacity") or 0)
+
+    def apply(ctx: Context) -> Mapping[str, Any]:
+        t, size = _target(ctx), wanted(ctx)
+        t.world.compute.scale(role, size)
+        ctx.wait(
+            f"{size} workload replicas in {_name(ctx, role)}",
+            lambda: t.world.compute.capacity(role).desired == size,
+            timeout=WAIT_PROMOTE_SECONDS,
+        )
+        return {"replicas": size}
+
+    return Step(
+        f"scale-{role}-compute-back",
+        f"scale {role} compute back to its size before the failover",
+        reversible=True,
+        apply=apply,
+        done=lambda ctx: _target(ctx).world.compute.capacity(role).desired == wanted(ctx),
+        calls=lambda ctx: [Call("compute", "scale", {"region": _name(ctx, role), "replicas": wanted(ctx)})],
+    )
+
+
 def _fence_dr(ctx: Context) -> Mapping[str, Any]:
-    _target(ctx).world.database.fence(DR)
+    t = _target(ctx)
+    # Out of traffic as well: fenced, its workload fails its readiness, and an edge that has not noticed yet
+    # would report it healthy after the failback; its re-seed puts it back and waits for a fresh verdict.
+    t.world.traffic.drain(DR)
+    t.world.database.fence(DR)
     return {"fenced_at": time.time()}
 
 
@@ -376,8 +503,8 @@ def failback() -> Runbook:
                 preconditions=(_is_writer(DR),),
             ),
             # Its workload's role is primary: it is not ready (nor healthy at the edge) until promoted.
-            _reseed(PRIMARY, DR, serves_reads=False),
-            _scale(PRIMARY, like=DR),
+            _reseed(PRIMARY, DR),
+            _scale(PRIMARY, like=PRIMARY),
             Step(
                 "fence-dr",
                 "stop the DR database taking writes (a planned switchover: nothing is lost)",
@@ -387,7 +514,10 @@ def failback() -> Runbook:
                     _target(ctx).world.database.role(PRIMARY) == "primary"
                     or _target(ctx).world.database.is_fenced(DR)
                 ),
-                calls=lambda ctx: [Call("database", "fence", {"region": _name(ctx, DR)})],
+                calls=lambda ctx: [
+                    Call("traffic", "drain", {"region": _name(ctx, DR)}),
+                    Call("database", "fence", {"region": _name(ctx, DR)}),
+                ],
             ),
             Step(
                 "promote-primary-database",
@@ -409,7 +539,9 @@ def failback() -> Runbook:
                 ],
             ),
             _switch_to(PRIMARY),
-            _reseed(DR, PRIMARY, serves_reads=True),
+            _reseed(DR, PRIMARY),
+            _back_behind_the_edge(DR),
+            _scale_back(DR),
             _verify(PRIMARY),
         ),
     )
@@ -418,16 +550,24 @@ def failback() -> Runbook:
 def topology(target: Target) -> dict[str, Any]:
     """The shape failback must restore: who writes, who replicates, who serves."""
     world = target.world
+
+    def desired(role: str) -> int | str:
+        try:
+            return world.compute.capacity(role).desired
+        except Unreachable:
+            return UNREACHABLE
+
     return {
         "database": {role: world.database.role(role) for role in (PRIMARY, DR)},
         "cache": {role: world.cache.role(role) for role in (PRIMARY, DR)},
         "serving": world.traffic.serving(),
         "edge": {role: world.traffic.health(role) for role in (PRIMARY, DR)},
+        "compute": {role: desired(role) for role in (PRIMARY, DR)},
     }
 
 
-#: What the platform looks like when nothing has failed over.
-STEADY = {
+#: What the platform looks like when nothing has failed over (compute sizes aside: see `restore_target`).
+STEADY: dict[str, Any] = {
     "database": {PRIMARY: "primary", DR: "replica"},
     "cache": {PRIMARY: "primary", DR: "replica"},
     "serving": PRIMARY,

@@ -20,6 +20,9 @@ class Lag:
     bytes: int | None
     seconds: float | None
     streaming: bool
+    # The source waits for this replica to apply each commit before acknowledging it (PostgreSQL's
+    # synchronous_commit = remote_apply): a streaming synchronous replica has every acknowledged write.
+    synchronous: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from nexus_platform import awsapi
-from nexus_platform.errors import NexusError
+from nexus_platform.errors import NexusError, Unreachable
 
 # Errors that say "the region (or the network to it) does not answer", as opposed to "you asked wrongly".
 UNREACHABLE = ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError")
@@ -34,18 +34,33 @@ HINTS = {
 }
 
 
+# Services whose API is global (one endpoint for every region): a regional outage is not theirs.
+GLOBAL_SERVICES = frozenset({"route53", "cloudfront", "iam", "sts"})
+# Where a rehearsed outage sends a region's calls: nothing listens on port 1, every call is refused at once.
+NOWHERE = "https://127.0.0.1:1"
+
+
 @dataclass
 class Clients:
-    """boto3 clients by (service, region), each created once (a client costs tens of milliseconds)."""
+    """boto3 clients by (service, region), each created once (a client costs tens of milliseconds).
+
+    `outage` names regions whose regional endpoints are made unreachable (a rehearsal of a regional outage
+    against the emulator): their calls go nowhere, as when a region's APIs are down; global services
+    answer."""
 
     endpoint_url: str | None = None
     ca_bundle: Path | None = None
+    outage: frozenset[str] = frozenset()
     _made: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     def __call__(self, service: str, region: str) -> Any:
         key = (service, region)
         if key not in self._made:
-            self._made[key] = awsapi.client(service, region, self.endpoint_url, ca_bundle=self.ca_bundle)
+            if region in self.outage and service not in GLOBAL_SERVICES:
+                # One attempt: retrying an endpoint that refuses every connection only delays the runbook.
+                self._made[key] = awsapi.client(service, region, NOWHERE, max_attempts=1)
+            else:
+                self._made[key] = awsapi.client(service, region, self.endpoint_url, ca_bundle=self.ca_bundle)
         return self._made[key]
 
     def credentials(self) -> Any:
@@ -81,8 +96,11 @@ def translated(what: str, hint: str | None = None) -> Iterator[None]:
             f"{what}: {_one_line(str(exc))}", hint=hint or "look at the resource in the AWS console"
         ) from exc
     except BotoCoreError as exc:
-        default = "is the region reachable from here?" if unreachable(exc) else None
-        raise NexusError(f"{what}: {_one_line(str(exc))}", hint=hint or default) from exc
+        if unreachable(exc):
+            raise Unreachable(
+                f"{what}: {_one_line(str(exc))}", hint=hint or "is the region reachable from here?"
+            ) from exc
+        raise NexusError(f"{what}: {_one_line(str(exc))}", hint=hint) from exc
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from nexus_platform.errors import NexusError
+from nexus_platform.errors import NexusError, Unreachable
 from nexus_platform.platform import Platform, RegionFacts
 from nexus_platform.world.aws.clients import Clients, Waiting, translated, unreachable
 from nexus_platform.world.aws.cloudwatch import probes as cloudwatch
@@ -409,10 +409,8 @@ class AwsCache:
                 described = cache_probes.datastore(self._client(role), self.global_id)
                 member = self._member(role, described)
                 status = cache_probes.group_status(self._client(role), facts.cache_replication_group_id)
-        except NexusError as exc:
-            if isinstance(exc.__cause__, BotoCoreError) and unreachable(exc.__cause__):
-                return "down"
-            raise
+        except Unreachable:
+            return "down"
         if member is None or status not in cache_probes.SERVING_STATUSES:
             return "down"
         return "primary" if member == "primary" else "replica"
@@ -526,7 +524,7 @@ def _kubernetes(what: str, host: str) -> Iterator[None]:
         }.get(int(exc.status or 0))
         raise NexusError(f"{what}: Kubernetes API {exc.status} {exc.reason}", hint=hint) from exc
     except (HTTPError, OSError) as exc:
-        raise NexusError(
+        raise Unreachable(
             f"{what}: the Kubernetes API at {host} does not answer ({type(exc).__name__})",
             hint="the clusters' endpoints are private: run from inside the VPC or pass a KubeAccess",
         ) from exc
@@ -632,14 +630,15 @@ def aws_world(
     endpoint_url: str | None = None,
     ca_bundle: Path | None = None,
     kube: KubeAccess | Mapping[str, KubeAccess] | None = None,
+    outage: frozenset[str] = frozenset(),
 ) -> World:
     """The AWS adapters for `platform`: against AWS, or the emulator at `endpoint_url` (default: the platform
     model's, i.e. the sandbox's emulator for env sandbox) verified with `ca_bundle` (default: the sandbox CA).
     `kube` replaces the Kubernetes API access made from EKS DescribeCluster: one for every region, or by
-    role."""
+    role. `outage` names regions whose regional APIs are to be treated as down (a rehearsal: see Clients)."""
     endpoint = endpoint_url if endpoint_url is not None else platform.endpoint_url
     ca = ca_bundle if ca_bundle is not None else (_sandbox_ca(platform) if endpoint else None)
-    clients = Clients(endpoint, ca)
+    clients = Clients(endpoint, ca, outage=outage)
     return World(
         name="aws",
         database=AwsDatabase(platform, clients),

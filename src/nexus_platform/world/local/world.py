@@ -60,7 +60,8 @@ class LocalDatabase:
         # The heartbeat's age bounds what a failover now would lose: the primary writes one on every health
         # check, so a replica that has it has everything up to then.
         seconds = age if age is not None else lag_seconds
-        return Lag(lag_bytes if lag_bytes is not None else gap, seconds, streaming)
+        synchronous = streaming and self.plane.mode() == "sync"
+        return Lag(lag_bytes if lag_bytes is not None else gap, seconds, streaming, synchronous)
 
     def _heartbeat_age(self, role: str) -> float | None:
         server = self.plane.postgres(role)

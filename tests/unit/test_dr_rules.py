@@ -1,0 +1,149 @@
+"""The DR safety rules, world-blind (runbooks/dr.py's RPO rule, runbooks/watch.py's detector), against a
+world of in-memory adapters: the rules read only `world.base`'s interfaces, so a fake world at that boundary
+exercises all of them. The same rules run on the sandbox's and the emulator's worlds in tests/integration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import pytest
+
+from nexus_platform.platform import HealthCheck, Platform, RegionFacts
+from nexus_platform.runbooks import watch
+from nexus_platform.runbooks.dr import Target, rpo_bound, rpo_verdict
+from nexus_platform.world.base import Capacity, Lag, ProbeResult, World
+
+BUDGET = 300
+
+
+def _facts(role: str, region: str) -> RegionFacts:
+    return RegionFacts(role, region, *(f"{region}-{n}" for n in range(10)))
+
+
+PLATFORM = Platform(
+    env="sandbox",
+    name_prefix="nexus-test",
+    regions={"primary": _facts("primary", "us-east-1"), "dr": _facts("dr", "eu-west-1")},
+    api_fqdn="api.example.com",
+    app_fqdn="app.example.com",
+    zone_id="Z1",
+    global_datastore_id="g",
+    cloudfront_distribution_id="E1",
+    health_check=HealthCheck("/readyz", 10, 3),
+    rpo_target_seconds=BUDGET,
+    replica_lag_alarm_seconds=60,
+    backup_retention_days=30,
+    endpoint_url=None,
+)
+
+
+@dataclass
+class Fake:
+    """Every adapter at once; the test sets the state it reads."""
+
+    roles: dict[str, str] = field(default_factory=lambda: {"primary": "primary", "dr": "replica"})
+    dr_lag: Lag = field(default_factory=lambda: Lag(0, 1.0, True))
+    edge: list[str] = field(default_factory=list)  # successive answers for the primary's health
+
+    def role(self, role: str) -> str:
+        return self.roles[role]
+
+    def lag(self, role: str) -> Lag:
+        return self.dr_lag if role == "dr" else Lag(None, None, False)
+
+    def health(self, role: str) -> str:
+        return self.edge.pop(0) if role == "primary" and self.edge else "healthy"
+
+    def serving(self) -> str | None:
+        return "primary"
+
+    def capacity(self, role: str) -> Capacity:
+        return Capacity(1, 1)
+
+    def write(self, record_id: str) -> ProbeResult:
+        return ProbeResult(True, None, 200, 1.0)
+
+
+def target(fake: Fake) -> Target:
+    world = World("fake", fake, fake, fake, fake, fake)  # type: ignore[arg-type]
+    return Target(world=world, platform=PLATFORM)
+
+
+@pytest.mark.parametrize(
+    ("lag", "bound"),
+    [
+        (Lag(0, 4.2, True), 4.2),  # async: what the replica has not applied
+        (Lag(0, 4.2, True, synchronous=True), 0.0),  # sync, streaming: every acknowledged write is there
+        (Lag(None, 4.2, False, synchronous=True), 4.2),  # sync but cut off: the primary stopped waiting
+        (Lag(None, None, False), None),
+    ],
+)
+def test_the_rpo_bound(lag: Lag, bound: float | None) -> None:
+    assert rpo_bound(lag) == bound
+
+
+def test_the_rpo_verdict() -> None:
+    fake = Fake()
+    assert rpo_verdict(target(fake)).ok
+    fake.dr_lag = Lag(0, BUDGET + 1.0, True)
+    verdict = rpo_verdict(target(fake))
+    assert not verdict.ok and verdict.bound == BUDGET + 1.0
+    assert verdict.reason == f"the eu-west-1 replica is 301s behind, beyond the RPO budget of {BUDGET}s"
+    fake.dr_lag = Lag(0, BUDGET + 1.0, True, synchronous=True)
+    assert rpo_verdict(target(fake)).ok  # synchronous: nothing at risk, whatever the replay lag
+    fake.dr_lag = Lag(None, None, False)
+    assert rpo_verdict(target(fake)).reason == "the eu-west-1 replica's lag is unknown"
+    fake.roles["dr"] = "down"
+    assert rpo_verdict(target(fake)).reason == "the eu-west-1 database is down, not a replica"
+    fake.roles["dr"] = "primary"
+    assert rpo_verdict(target(fake)) == replace(rpo_verdict(target(fake)), ok=True, bound=0.0)
+
+
+def detector(
+    fake: Fake, *, last: float | None = None, force: bool = False, now: float = 10_000.0
+) -> watch.Detector:
+    return watch.Detector(
+        target(fake),
+        threshold=3,
+        cooldown_seconds=3600,
+        last_failover=lambda: last,
+        force=force,
+        clock=lambda: now,
+    )
+
+
+def test_three_failed_checks_in_a_row_declare_the_primary_failed() -> None:
+    fake = Fake(edge=["unhealthy", "unhealthy", "healthy", "unhealthy", "unhealthy", "unhealthy"])
+    d = detector(fake)
+    actions = [d.check().action for _ in range(6)]
+    assert actions == ["suspect", "suspect", "healthy", "suspect", "suspect", "fail-over"]
+    assert d.first_failure == 10_000.0
+
+
+def test_a_replica_behind_the_rpo_budget_refuses_unless_forced() -> None:
+    fake = Fake(edge=["unhealthy"] * 6, dr_lag=Lag(0, BUDGET + 60.0, True))
+    d = detector(fake)
+    decisions = [d.check() for _ in range(3)]
+    assert decisions[-1].action == "refuse"
+    assert decisions[-1].detail == f"the eu-west-1 replica is 360s behind, beyond the RPO budget of {BUDGET}s"
+    assert detector(fake, force=True).check().action == "suspect"
+    forced = detector(Fake(edge=["unhealthy"] * 3, dr_lag=Lag(0, 999.0, True)), force=True)
+    assert [forced.check().action for _ in range(3)][-1] == "fail-over"
+
+
+def test_a_dr_database_that_is_not_a_replica_refuses() -> None:
+    fake = Fake(edge=["down"] * 3)
+    fake.roles["dr"] = "down"
+    d = detector(fake)
+    assert [d.check() for _ in range(3)][-1].detail == "the DR database is down, not a replica"
+
+
+def test_the_cool_down_refuses_a_second_failover_even_forced() -> None:
+    for force in (False, True):
+        d = detector(Fake(edge=["unhealthy"] * 3), last=10_000.0 - 120, force=force)
+        last = [d.check() for _ in range(3)][-1]
+        assert last.action == "refuse", force
+        assert last.detail.startswith("a failover ran 120s ago, inside the 3600s cool-down")
+    # Past the window, the same failure fails over.
+    d = detector(Fake(edge=["unhealthy"] * 3), last=10_000.0 - 3601)
+    assert [d.check() for _ in range(3)][-1].action == "fail-over"
