@@ -831,3 +831,44 @@ def test_failover_completes_when_the_primary_regions_apis_do_not_answer(env: Env
     assert env.kube["dr"].replicas == 1  # the primary's size was unknown: DR keeps its own (at least 1)
     assert env.kube["primary"].replicas == 2  # never reached
     assert env.world.database.is_fenced("primary") is False  # its ingress could not be revoked: reported
+
+
+def test_the_watch_sees_failures_through_the_aws_world(env: Env) -> None:
+    """The emulator's knobs for what it cannot observe (the health checkers' status by a tag, ReplicaLag by
+    PutMetricData) reach the watch's detector through the AWS adapters: the primary fails; a replica beyond
+    the RPO budget refuses the failover."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from nexus_platform.runbooks import dr, watch  # noqa: PLC0415
+    from nexus_platform.sandbox.emulator_patches.route53 import CHECKER_STATUS_TAG  # noqa: PLC0415
+
+    boto3.client("route53", region_name="us-east-1").change_tags_for_resource(
+        ResourceType="healthcheck",
+        ResourceId=env.platform.region("primary").health_check_id,
+        AddTags=[{"Key": CHECKER_STATUS_TAG, "Value": "failure"}],
+    )
+    target = dr.Target(world=env.world, platform=env.platform)
+
+    def decide() -> watch.Decision:
+        detector = watch.Detector(target, threshold=3, cooldown_seconds=3600, last_failover=lambda: None)
+        return [detector.check() for _ in range(3)][-1]
+
+    assert env.world.traffic.health("primary") == "unhealthy"
+    assert decide().action == "fail-over"
+
+    identifier = env.platform.region("dr").db_instance_identifier
+    boto3.client("cloudwatch", region_name=REGIONS["dr"]).put_metric_data(
+        Namespace="AWS/RDS",
+        MetricData=[
+            {
+                "MetricName": "ReplicaLag",
+                "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": identifier}],
+                "Timestamp": datetime.now(UTC) - timedelta(seconds=1),
+                "Value": env.platform.rpo_target_seconds + 300.0,
+                "Unit": "Seconds",
+            }
+        ],
+    )
+    refused = decide()
+    assert refused.action == "refuse"
+    assert "beyond the RPO budget" in refused.detail

@@ -33,6 +33,11 @@ CHECKER_REGIONS = (
     "sa-east-1",
 )
 
+# The emulator probes nothing. So that a runbook's health-check reading can see a failure, the checkers report
+# what this tag on the health check says (ChangeTagsForResource): "failure" makes every checker fail, a number
+# N makes the first N checkers fail. Without it every checker reports success, as moto's did.
+CHECKER_STATUS_TAG = "nexus:emulator-checkers"
+
 LOG_GROUP_ARN = re.compile(r"^arn:aws[a-z-]*:logs:us-east-1:\d{12}:log-group:(?P<name>[^:]+)(:\*)?$")
 
 
@@ -64,21 +69,24 @@ def get_health_check_status(self: Route53) -> ActionResult:
     """GetHealthCheckStatus: AWS answers one observation per health checker, from each of the check's checker
     Regions (all of them when it names none); moto answered a single us-east-1 observation whatever the
     check's Regions, so a caller applying Route 53's rule (healthy when more than 18% of the checkers report
-    success) counted one checker. The emulator probes nothing: every checker reports success, as moto's did.
-    The status is the checkers' raw view: Inverted and Disabled change what Route 53 concludes, not what
-    checkers see."""
-    health_check = self.backend.get_health_check(self._get_param("HealthCheckId"))
+    success) counted one checker. The emulator probes nothing: every checker reports success, as moto's did,
+    unless the check's CHECKER_STATUS_TAG says otherwise (a test's way to make the endpoint fail). The status
+    is the checkers' raw view: Inverted and Disabled change what Route 53 concludes, not what checkers see."""
+    check_id = self._get_param("HealthCheckId")
+    health_check = self.backend.get_health_check(check_id)
+    regions = list(health_check.regions or CHECKER_REGIONS)
+    wanted = str((self.backend.list_tags_for_resource(check_id) or {}).get(CHECKER_STATUS_TAG, "")).lower()
+    failing = len(regions) if wanted == "failure" else int(wanted) if wanted.isdigit() else 0
     now = utcnow()
+    success = "Success: HTTP Status Code: 200. Resolved IP: 127.0.13.37. OK"
+    failure = "Failure: HTTP Status Code: 503. Resolved IP: 127.0.13.37. Service Unavailable"
     observations = [
         {
             "Region": region,
             "IPAddress": f"127.0.13.{index + 1}",
-            "StatusReport": {
-                "Status": "Success: HTTP Status Code: 200. Resolved IP: 127.0.13.37. OK",
-                "CheckedTime": now,
-            },
+            "StatusReport": {"Status": failure if index < failing else success, "CheckedTime": now},
         }
-        for index, region in enumerate(health_check.regions or CHECKER_REGIONS)
+        for index, region in enumerate(regions)
     ]
     return ActionResult({"HealthCheckObservations": observations})
 
