@@ -165,7 +165,8 @@ def up(
         raise
     data.wait_serving()
     edge = traffic.Client(data.edge_url())
-    dr_api = traffic.Client(data.instances("dr")[0].url)
+    # Read back through the DR region's own load balancer, which names the region that answered.
+    dr_api = traffic.Client(data.lb_url("dr"))
     proof = traffic.write_and_follow(edge, dr_api, data.region("dr"))
     if output is Output.json:
         rows = inventory.collect(result.outputs, plane.env.region("primary").name, plane.client)

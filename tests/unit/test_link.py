@@ -310,11 +310,12 @@ def test_metrics_are_prometheus_text(start_link: StartLink, echo_port: int) -> N
     assert 'nexus_sandbox_link_connections{route="to-dr"} 1\n' in text
     assert 'nexus_sandbox_link_bytes_total{route="to-dr",direction="to_upstream"} 200\n' in text
     assert 'nexus_sandbox_link_bytes_total{route="to-dr",direction="to_client"} 200\n' in text
-    if promtool := shutil.which("promtool"):
-        check = subprocess.run(
-            [promtool, "check", "metrics"], input=text.encode(), capture_output=True, check=False
-        )
-        assert check.returncode == 0, check.stdout + check.stderr
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: `make setup` installs it (Debian's prometheus package)"
+    check = subprocess.run(
+        [promtool, "check", "metrics"], input=text.encode(), capture_output=True, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_an_unreachable_upstream_resets_the_client(start_link: StartLink) -> None:

@@ -1,6 +1,6 @@
 """Every `nexus ...` command an operator is told to run exists: the ones named in the runbooks
-(docs/runbooks/*.md, in code) and in the alert annotations (monitoring/rules/*.yaml) answer `--help` with
-exit 0.
+(docs/runbooks/*.md, in code), in the alert annotations (monitoring/rules/*.yaml) and in the CLI's own hints
+and messages (src/, in `backquotes` or "(nexus ...)") answer `--help` with exit 0.
 
 Commands the open operations issues will add are listed in PENDING. A pending command must still be missing
 (its `--help` fails) and still be named somewhere: when one lands, or a runbook stops naming it, this test
@@ -26,6 +26,9 @@ from nexus_platform import cli
 
 RUNBOOKS = ROOT / "docs" / "runbooks"
 RULES = ROOT / "monitoring" / "rules"
+SOURCES = ROOT / "src" / "nexus_platform"
+# In the code: a command quoted for the operator, `nexus dr status` or "(nexus status)".
+_SOURCE_MENTION = re.compile(r"`(nexus [^`\n]+)`|\((nexus [a-z][^)\n]*)\)")
 CLI = [sys.executable, "-c", "from nexus_platform.cli import main; main()"]
 
 # Named by the runbooks, not implemented yet (the DR drill, backup and scaling issues add them).
@@ -104,6 +107,11 @@ def named_commands() -> dict[str, list[str]]:
         for text in _annotations(yaml.safe_load(rules.read_text())):
             for command in commands_in(text):
                 where[command].append(f"{rules.relative_to(ROOT)} (annotation)")
+    for source in sorted(SOURCES.rglob("*.py")):
+        for number, line in enumerate(source.read_text().splitlines(), start=1):
+            for match in _SOURCE_MENTION.finditer(line):
+                for command in commands_in(match.group(1) or match.group(2)):
+                    where[command].append(f"{source.relative_to(ROOT)}:{number}")
     return dict(where)
 
 
@@ -132,6 +140,7 @@ def test_the_runbooks_and_alerts_name_commands() -> None:
     named = named_commands()
     assert "infra drift" in named, named  # docs/runbooks/GlobalEndpointDown.md
     assert any("(annotation)" in place for places in named.values() for place in places), named
+    assert any(place.startswith("src/") for places in named.values() for place in places), named
 
 
 # --- the commands -------------------------------------------------------------------------------------------

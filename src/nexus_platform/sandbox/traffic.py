@@ -61,7 +61,7 @@ class CrossRegionWrite:
     served_by: str | None  # the edge's X-Nexus-Region header
     ack_ms: float  # PUT at the edge -> its 201
     visible_after_ms: float  # the 201 -> first no-cache read of it from the DR region's API
-    read_from: str
+    read_from: str | None  # the X-Nexus-Region header of the API that answered the read
 
 
 def write_and_follow(
@@ -89,11 +89,11 @@ def write_and_follow(
     deadline = acked + timeout
     while True:
         try:
-            code, _, read = dr_api.request(
+            code, read_headers, read = dr_api.request(
                 "GET", f"/api/v1/records/{record_id}", headers={"Cache-Control": "no-cache"}
             )
         except (OSError, http.client.HTTPException):
-            code, read = 0, None
+            code, read_headers, read = 0, {}, None
         now = time.monotonic()
         if code == 200 and isinstance(read, dict) and read.get("id") == record_id:
             return CrossRegionWrite(
@@ -102,7 +102,7 @@ def write_and_follow(
                 headers.get("x-nexus-region"),
                 (acked - sent) * 1000,
                 (now - acked) * 1000,
-                dr_region,
+                read_headers.get("x-nexus-region"),
             )
         if now > deadline:
             raise NexusError(

@@ -385,7 +385,7 @@ class Runtime:
         if "\n" in line or ";" in line:
             # Both separate commands on the CLI; one call must be one command.
             raise NexusError(f"refusing to send a multi-command line: {line!r}", hint="send one command")
-        hint = "is the sandbox's HAProxy running? (nexus sandbox status)"
+        hint = "is the sandbox's HAProxy running? (nexus status)"
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
                 sock.settimeout(self.timeout)
