@@ -32,6 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from nexus_platform.sandbox.processes import free_port  # noqa: E402
 from nexus_platform.world.local.link import LinkConfig, LinkControl  # noqa: E402
 
 DELAY_MS = 35.0
@@ -40,12 +41,6 @@ RATE = 500.0  # round trips per second, all clients together
 MESSAGE = 200
 BULK_BYTES_PER_S = 4_000_000
 BULK_CHUNK = 64 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- the upstream side (run in its own process so it does not share this process's event loop) ----------

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from functools import cache
@@ -14,15 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from nexus_platform import model
+from nexus_platform.sandbox.processes import free_port
+
+__all__ = ["ROOT", "free_port"]
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def tfvars(environment: str) -> dict[str, Any]:

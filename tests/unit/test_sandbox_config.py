@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nexus_platform import model
 
 
@@ -29,3 +31,17 @@ def test_production_backend_matches_versions_tf() -> None:
     backend = versions["terraform"][0]["backend"][0]["s3"]
     for key in ("bucket", "key", "region", "dynamodb_table"):
         assert backend[key] == production[key], key
+
+
+def test_the_edge_takes_its_health_check_from_terraform_only(tmp_path: Any) -> None:
+    """The edge's checks are Route 53's (Terraform's health_check output): taken from it, never a fallback."""
+    import pytest  # noqa: PLC0415
+
+    from nexus_platform.errors import NexusError  # noqa: PLC0415
+    from nexus_platform.sandbox.dataplane import DataPlane  # noqa: PLC0415
+
+    plane = DataPlane(model.Paths(tmp_path), model.sandbox_config(), model.environment("sandbox"))
+    spec = plane.edge_spec({"failure_threshold": 4, "path": "/ready", "request_interval": 10})
+    assert (spec.health.fall, spec.health.rise, spec.health.path) == (4, 4, "/ready")
+    with pytest.raises(NexusError, match="lacks failure_threshold or path"):
+        plane.edge_spec({"path": "/readyz"})

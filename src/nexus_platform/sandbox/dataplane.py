@@ -449,9 +449,16 @@ class DataPlane:
             )
             for role in model.ROLES
         )
-        threshold = int(health.get("failure_threshold", 3))
+        # Terraform's health_check output is the one source of these (Route 53 uses the same): no fallback.
+        try:
+            threshold, path = int(health["failure_threshold"]), str(health["path"])
+        except (KeyError, TypeError, ValueError):
+            raise NexusError(
+                f"Terraform's health_check output lacks failure_threshold or path: {health!r}",
+                hint="re-apply terraform/aws (`nexus up`)",
+            ) from None
         check = haproxy.HealthCheck(
-            path=str(health.get("path", "/readyz")),
+            path=path,
             interval_ms=self.config.check_interval_ms,
             fall=threshold,
             rise=threshold,

@@ -115,10 +115,17 @@ class LocalPostgres:
         self.processes = processes
         self.run_as = RunAs.detect()
         self.bin = bin_dir()
+        self._building: Path | None = None  # a data directory being made, not yet the server's
 
     @property
     def data_dir(self) -> Path:
-        return self.root / "data"
+        return self._building or self.root / "data"
+
+    @property
+    def partial_dir(self) -> Path:
+        """Where a replica is built: renamed to data/ only once complete, so an interrupted build (Ctrl-C
+        during pg_basebackup) never leaves a data directory that looks like a server."""
+        return self.root / "data.partial"
 
     @property
     def socket_dir(self) -> Path:
@@ -199,8 +206,13 @@ class LocalPostgres:
         tls: TlsFiles,
         settings: dict[str, str],
     ) -> None:
-        """A streaming replica of the server at source_host:source_port (across the link)."""
+        """A streaming replica of the server at source_host:source_port (across the link), built aside and
+        moved into place when complete."""
         self._prepare_root()
+        shutil.rmtree(self.partial_dir, ignore_errors=True)  # what an interrupted build left
+        final = self.root / "data"
+        if final.exists() and not self.exists():
+            shutil.rmtree(final)  # no PG_VERSION: not a server's directory
         conninfo = (
             f"host={source_host} port={source_port} user={REPLICATION_USER} password={password} "
             f"sslmode=require application_name={standby_name}"
@@ -211,7 +223,7 @@ class LocalPostgres:
                 "-d",
                 conninfo,
                 "-D",
-                str(self.data_dir),
+                str(self.partial_dir),
                 "-X",
                 "stream",
                 "--checkpoint=fast",
@@ -220,11 +232,16 @@ class LocalPostgres:
             ],
             timeout=300,
         )
-        self.unfence()  # a copy of a once-fenced source must not start fenced
-        self._install_tls(tls)
-        # The copy carries the source's configuration: this server's own settings go last and win.
-        self._write_conf(settings)
-        self.set_replication(Replication("async", standby_name), reload=False)
+        self._building = self.partial_dir
+        try:
+            self.unfence()  # a copy of a once-fenced source must not start fenced
+            self._install_tls(tls)
+            # The copy carries the source's configuration: this server's own settings go last and win.
+            self._write_conf(settings)
+            self.set_replication(Replication("async", standby_name), reload=False)
+        finally:
+            self._building = None
+        self.partial_dir.rename(final)
 
     def _install_tls(self, tls: TlsFiles) -> None:
         # The server reads its key only if the server user owns it and nobody else can read it.

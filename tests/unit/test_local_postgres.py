@@ -1,6 +1,6 @@
-"""The sandbox's fence of a PostgreSQL primary (world/local/postgres.py), on a real server: after it no
+"""The sandbox's PostgreSQL (world/local/postgres.py) on real servers: the fence of a primary (after it no
 application login gets in, so no client can `SET ... READ WRITE` its way past it; replication still does, and
-promotion (unfence) lets the application back in."""
+promotion lifts it), and a replica's build."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -77,3 +78,48 @@ def test_a_fenced_primary_refuses_the_application_even_a_read_write_session(serv
     with app_connection(server) as conn:
         conn.execute("INSERT INTO before_fence VALUES (2)")
     assert not server.refuses_logins() and not server.read_only()
+
+
+def test_a_replica_is_built_aside_and_an_interrupted_build_leaves_no_server(server: LocalPostgres) -> None:
+    """pg_basebackup writes into data.partial/, renamed to data/ once complete: a Ctrl-C during the copy
+    (here: KeyboardInterrupt from the tool, after it wrote PG_VERSION) leaves nothing the next `up` would
+    start; the next build clears it and makes a real, streaming replica."""
+    from nexus_platform.world.local.postgres import REPLICATION_USER  # noqa: PLC0415
+
+    server.ensure_login(REPLICATION_USER, "replication-password", attributes="REPLICATION")
+    root = server.root.parent
+    replica = LocalPostgres("fence.replica", root / "replica", free_port(), server.processes)
+    certs = tls.files(root / "tls")
+    files = TlsFiles(certs.certificate, certs.key, certs.ca)
+
+    def build() -> None:
+        replica.base_backup(
+            source_host="127.0.0.1",
+            source_port=server.port,
+            password="replication-password",
+            standby_name="fence_replica",
+            tls=files,
+            settings={},
+        )
+
+    real_tool = replica._tool
+
+    def interrupted(args: Any, **kwargs: Any) -> str:
+        target = Path(args[args.index("-D") + 1])
+        target.mkdir(parents=True)
+        (target / "PG_VERSION").write_text("15\n")
+        raise KeyboardInterrupt
+
+    replica._tool = interrupted  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        build()
+    assert not replica.exists() and not replica.data_dir.exists()
+
+    replica._tool = real_tool  # type: ignore[method-assign]
+    try:
+        build()
+        assert replica.exists() and not replica.partial_dir.exists()
+        replica.start()
+        assert replica.in_recovery()
+    finally:
+        replica.stop()
