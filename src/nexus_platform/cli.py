@@ -156,6 +156,12 @@ def up(
                 progress=say,
                 started=started,
             )
+        # Inside the cleanup: a Ctrl-C while waiting for the edge or the proof write stops what was started.
+        data.wait_serving()
+        edge = traffic.Client(data.edge_url())
+        # Read back through the DR region's own load balancer, which names the region that answered.
+        dr_api = traffic.Client(data.lb_url("dr"))
+        proof = traffic.write_and_follow(edge, dr_api, data.region("dr"))
     except BaseException as exc:
         # Stop what this run started of the data plane (what it found running stays as it was). On Ctrl-C the
         # emulator it started goes too; after a failure it stays, so the next `up` need not apply again.
@@ -163,11 +169,6 @@ def up(
         if isinstance(exc, KeyboardInterrupt) and not emulator_was_running:
             plane.down()
         raise
-    data.wait_serving()
-    edge = traffic.Client(data.edge_url())
-    # Read back through the DR region's own load balancer, which names the region that answered.
-    dr_api = traffic.Client(data.lb_url("dr"))
-    proof = traffic.write_and_follow(edge, dr_api, data.region("dr"))
     if output is Output.json:
         rows = inventory.collect(result.outputs, plane.env.region("primary").name, plane.client)
         payload = {
@@ -355,7 +356,11 @@ def infra_env() -> None:
 
 @infra_app.command("drift")
 def infra_drift(env: EnvOption = "sandbox", output: OutputOption = Output.text) -> None:
-    """Re-plan an applied environment and list resources whose real state differs from the code."""
+    """Re-plan an applied environment and list resources whose real state differs from the code.
+
+    Exits 1 when anything would change (like `terraform plan -detailed-exitcode`'s 2), so automation sees
+    drift; 0 when the platform is as the code says.
+    """
 
     if env != "sandbox":
         model.paths().tfvars(env)  # validates the name
@@ -370,10 +375,12 @@ def infra_drift(env: EnvOption = "sandbox", output: OutputOption = Output.text) 
     pending = [asdict(change) for change in result.pending]
     if output is Output.json:
         console.print_json(json.dumps({"drifting": len(pending), "changes": pending}))
-        return
-    for change in pending:
-        console.print(f"{change['action']:>8}  {change['address']}", highlight=False)
-    console.print(f"{len(pending)} resource(s) would change.")
+    else:
+        for change in pending:
+            console.print(f"{change['action']:>8}  {change['address']}", highlight=False)
+        console.print(f"{len(pending)} resource(s) would change.")
+    if pending:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -158,7 +158,8 @@ def test_sync_mode_makes_the_primary_wait_for_the_replica(sandbox: dict[str, Any
     assert data_plane().postgres("primary").admin("SHOW synchronous_standby_names") == [("",)]
 
 
-def test_ctrl_c_during_up_stops_what_it_started(sandbox: dict[str, Any]) -> None:
+@pytest.mark.parametrize("phase", ["first-process", "last-phase"])
+def test_ctrl_c_during_up_stops_what_it_started(sandbox: dict[str, Any], phase: str) -> None:
     plane = data_plane()
     plane.stop(plane.process_names())
     state: Path = sandbox["state"]
@@ -167,8 +168,10 @@ def test_ctrl_c_during_up_stops_what_it_started(sandbox: dict[str, Any]) -> None
     )
     # Interrupt as soon as `up` has started its first data-plane process (the link): most of its work is still
     # ahead then, so the signal lands while it runs even on a loaded machine. (Waiting for a later process
-    # with a coarse poll let a fast `up` finish first, and the test then saw exit 0.)
-    first = plane.process_names()[0]
+    # with a coarse poll let a fast `up` finish first, and the test then saw exit 0.) Or once it started the
+    # last one: then it is waiting for that process, the edge, or the proof write (its last phase).
+    names = plane.process_names()
+    first = names[0] if phase == "first-process" else names[-1]
     deadline = time.monotonic() + 120
     while not (state / "run" / f"{first}.json").exists() and up.poll() is None:
         assert time.monotonic() < deadline, "nexus up never started the data plane"

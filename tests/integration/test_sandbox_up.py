@@ -148,6 +148,21 @@ def test_replan_after_apply_reports_drift(sandbox: dict[str, Any]) -> None:
     print(f"\nresources drifting on re-plan: {report['drifting']}: {report['changes']}")
     assert report["drifting"] == 0, report["changes"]
 
+    # A change behind Terraform's back (a tag on the primary region's VPC): named, and exit 1.
+    region, info = regional(sandbox, "primary")
+    ec2 = sandbox["plane"].client("ec2", region)
+    vpc = ec2.describe_nat_gateways(NatGatewayIds=list(info["nat_gateway_ids"].values())[:1])["NatGateways"][
+        0
+    ]["VpcId"]
+    ec2.create_tags(Resources=[vpc], Tags=[{"Key": "changed-by-hand", "Value": "yes"}])
+    try:
+        drift = nexus("infra", "drift", "--output", "json", env=sandbox["env"], timeout=600)
+        assert drift.returncode == 1, drift.stderr[-2000:]
+        changes = json.loads(drift.stdout)["changes"]
+        assert any("aws_vpc" in change["address"] for change in changes), changes
+    finally:
+        ec2.delete_tags(Resources=[vpc], Tags=[{"Key": "changed-by-hand"}])
+
 
 @pytest.mark.sandbox_teardown
 def test_down_after_a_killed_up_leaves_no_process_and_no_listener(sandbox: dict[str, Any]) -> None:
