@@ -77,6 +77,47 @@ def test_a_write_at_the_edge_is_readable_in_the_dr_region(sandbox: dict[str, Any
     assert code == 503
 
 
+def test_redis_replicates_across_the_link_over_tls(sandbox: dict[str, Any]) -> None:
+    """Not only the roles' names: the DR replica's link to the primary is up, and a key written on the primary
+    is read on the replica (both over TLS with the AUTH token; the replication crosses the link emulator)."""
+    plane = data_plane()
+    token = plane.cache_token()
+    assert token
+    primary, replica = plane.redis("primary"), plane.redis("dr")
+    info = wait_for(
+        lambda: (r := replica.replication(token))["master_link_status"] == "up" and r, "the replica's link up"
+    )
+    assert info["role"] == "slave"
+    key = f"it-redis-{time.time_ns()}"
+    with primary.client(token) as writer:
+        writer.set(key, "crossed", ex=60)
+    with replica.client(token) as reader:
+        assert wait_for(lambda: reader.get(key), "the key on the DR replica") == "crossed"
+
+
+def test_status_answers_within_its_deadline_when_a_process_hangs(sandbox: dict[str, Any]) -> None:
+    """SIGSTOP of the DR database (it accepts connections and answers nothing): `nexus status` still answers
+    within its deadline (plus the CLI's start-up), and shows that database as not answering. Before, each of
+    the replica's five queries waited out its own 3 s timeout in turn."""
+    from nexus_platform.sandbox.status import DEADLINE  # noqa: PLC0415
+
+    plane = data_plane()
+    record = plane.processes.running(plane.postgres("dr").name)
+    assert record is not None
+    os.kill(record.pid, signal.SIGSTOP)
+    try:
+        began = time.monotonic()
+        payload = status(sandbox)
+        took = time.monotonic() - began
+    finally:
+        os.kill(record.pid, signal.SIGCONT)
+    print(f"\nnexus status with a hung database: {took:.2f} s")
+    database = payload["regions"]["dr"]["database"]
+    assert database["up"] is False and database["error"], database
+    assert payload["regions"]["primary"]["database"]["up"] is True
+    assert took < DEADLINE + 5, took  # generous for the CLI's own start; the old sequence took 15 s
+
+
 def test_the_database_role_command_works_in_the_sandbox(sandbox: dict[str, Any]) -> None:
     result = nexus("db", "app-role", "--env", "sandbox", "--execute", "--output", "json", env=sandbox["env"])
     assert result.returncode == 0, result.stderr

@@ -1,13 +1,17 @@
 """`nexus status`: both planes side by side, per region, read from the live processes in well under a second.
 
-Every probe has a short timeout and they all run at once, so a dead or hung process costs one timeout, not
-one per question asked of it. The JSON shape is a contract (README "nexus status --output json"): automation
-and the DR drill read endpoints from it.
+Every probe has a short timeout and they all run at once under one deadline (DEADLINE): a dead or hung
+process (SIGSTOP) costs at most that, and shows as not answering. The probes run on daemon threads, so one
+stuck in a socket call does not hold the command's exit either. The JSON shape is a contract (README
+"nexus status --output json"): automation and the DR drill read endpoints from it.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import functools
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from nexus_platform import model
@@ -17,6 +21,36 @@ from nexus_platform.sandbox.processes import port_accepts
 from nexus_platform.world.local import link
 
 _TIMEOUT = 0.4
+# The whole status answers within this, whatever hangs (each probe's own timeouts are shorter).
+DEADLINE = 1.5
+
+
+class _Probes:
+    """Calls run at once on daemon threads; `result` waits for one until the shared deadline."""
+
+    def __init__(self, deadline: float) -> None:
+        self.until = time.monotonic() + deadline
+        self.deadline = deadline
+        self._results: dict[str, Any] = {}
+        self._done: dict[str, threading.Event] = {}
+
+    def submit(self, key: str, call: Callable[[], Any]) -> None:
+        done = self._done[key] = threading.Event()
+
+        def run() -> None:
+            try:
+                self._results[key] = call()
+            except Exception as exc:  # a probe's failure is its answer: not up
+                self._results[key] = exc
+            done.set()
+
+        threading.Thread(target=run, name=f"status-{key}", daemon=True).start()
+
+    def result(self, key: str, missing: Callable[[str], Any]) -> Any:
+        if not self._done[key].wait(max(0.0, self.until - time.monotonic())):
+            return missing(f"no answer within {self.deadline:g}s (hung?)")
+        value = self._results[key]
+        return missing(f"{type(value).__name__}: {value}") if isinstance(value, Exception) else value
 
 
 def _process(plane: DataPlane, name: str) -> dict[str, Any]:
@@ -30,7 +64,7 @@ def _database(plane: DataPlane, role: str) -> dict[str, Any]:
     server = plane.postgres(role)
     result: dict[str, Any] = {"port": server.port, "url": f"postgresql://{model.LOCALHOST}:{server.port}"}
     try:
-        in_recovery = server.in_recovery()
+        in_recovery = bool(server.admin("SELECT pg_is_in_recovery()", timeout=_TIMEOUT)[0][0])
     except NexusError as exc:
         return {**result, "up": False, "role": None, "error": str(exc)}
     result.update(up=True, role="replica" if in_recovery else "primary")
@@ -115,39 +149,71 @@ def _edge(plane: DataPlane) -> dict[str, Any]:
     return result
 
 
-def collect(plane: DataPlane, cache_token: str | None) -> dict[str, Any]:
-    """The data plane's status (the `dataplane` part of `nexus status --output json`)."""
+def collect(plane: DataPlane, cache_token: str | None, deadline: float = DEADLINE) -> dict[str, Any]:
+    """The data plane's status (the `dataplane` part of `nexus status --output json`), within `deadline`."""
     names = plane.process_names()
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        processes = dict(zip(names, pool.map(lambda name: _process(plane, name), names), strict=True))
-        databases = {role: pool.submit(_database, plane, role) for role in model.ROLES}
-        caches = {role: pool.submit(_cache, plane, role, cache_token) for role in model.ROLES}
-        link_state = pool.submit(_link, plane)
-        edge = pool.submit(_edge, plane)
-        regions: dict[str, Any] = {}
-        for role in model.ROLES:
-            region = plane.region(role)
-            regions[role] = {
-                "region": region,
-                "api_urls": [instance.url for instance in plane.instances(role)],
-                "lb_url": plane.lb_url(role),
-                "database": databases[role].result(),
-                "cache": caches[role].result(),
-                "processes": [processes[name] for name in names if name.startswith(f"{region}.")],
-            }
-        edge_state = edge.result()
-        edge_state["process"] = processes[EDGE]
-        for role in model.ROLES:
-            regions[role]["edge"] = edge_state.get("regions", {}).get(plane.region(role))
-        return {
-            "running": all(p["up"] for p in processes.values()),
-            "mode": plane.mode(),
-            "edge": edge_state,
-            "link": {**link_state.result(), "process": processes[LINK]},
-            "regions": regions,
-            "monitoring": {
-                "prometheus_url": f"http://{model.LOCALHOST}:{plane.config.prometheus_port}",
-                "alertmanager_url": f"http://{model.LOCALHOST}:{plane.config.alertmanager_port}",
-                "processes": [processes[name] for name in (PROMETHEUS, ALERTMANAGER, "blackbox")],
-            },
+    probes = _Probes(deadline)
+    for name in names:
+        probes.submit(f"process:{name}", functools.partial(_process, plane, name))
+    for role in model.ROLES:
+        probes.submit(f"database:{role}", functools.partial(_database, plane, role))
+        probes.submit(f"cache:{role}", functools.partial(_cache, plane, role, cache_token))
+    probes.submit("link", functools.partial(_link, plane))
+    probes.submit("edge", functools.partial(_edge, plane))
+
+    def process(name: str) -> dict[str, Any]:
+        return dict(
+            probes.result(
+                f"process:{name}",
+                lambda error: {
+                    "name": name,
+                    "pid": None,
+                    "ports": plane.ports_of(name),
+                    "up": False,
+                    "error": error,
+                },
+            )
+        )
+
+    processes = {name: process(name) for name in names}
+    regions: dict[str, Any] = {}
+    for role in model.ROLES:
+        region = plane.region(role)
+        database = probes.result(f"database:{role}", lambda e: {"up": False, "role": None, "error": e})
+        cache = probes.result(f"cache:{role}", lambda e: {"up": False, "role": None, "error": e})
+        regions[role] = {
+            "region": region,
+            "api_urls": [instance.url for instance in plane.instances(role)],
+            "lb_url": plane.lb_url(role),
+            "database": database,
+            "cache": cache,
+            "processes": [processes[name] for name in names if name.startswith(f"{region}.")],
         }
+    edge_state = dict(
+        probes.result(
+            "edge",
+            lambda e: {
+                "url": plane.edge_url(),
+                "up": False,
+                "serving_region": None,
+                "regions": {},
+                "error": e,
+            },
+        )
+    )
+    edge_state["process"] = processes[EDGE]
+    for role in model.ROLES:
+        regions[role]["edge"] = edge_state.get("regions", {}).get(plane.region(role))
+    link_state = probes.result("link", lambda e: {"up": False, "state": None, "error": e})
+    return {
+        "running": all(p["up"] for p in processes.values()),
+        "mode": plane.mode(),
+        "edge": edge_state,
+        "link": {**link_state, "process": processes[LINK]},
+        "regions": regions,
+        "monitoring": {
+            "prometheus_url": f"http://{model.LOCALHOST}:{plane.config.prometheus_port}",
+            "alertmanager_url": f"http://{model.LOCALHOST}:{plane.config.alertmanager_port}",
+            "processes": [processes[name] for name in (PROMETHEUS, ALERTMANAGER, "blackbox")],
+        },
+    }
