@@ -7,7 +7,8 @@ the regions) it reads them from the tfvars rather than re-typing them, so the tw
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -212,6 +213,9 @@ class SandboxConfig:
     blackbox_port: int
     scrape_interval_s: int
     regions: dict[str, RegionPorts]
+    # Alert name -> the `for:` the sandbox evaluates it with (its time runs faster); the rule files keep
+    # production's.
+    alert_for: dict[str, str] = field(default_factory=dict)
 
     def ports(self) -> dict[str, int]:
         """Every port of the data plane by a readable name (all distinct: checked on load)."""
@@ -281,11 +285,23 @@ class _Table:
             raise self._fail(key, f"an integer from {low} to {high}")
         return value
 
+    def durations(self, key: str) -> dict[str, str]:
+        """An optional table of names to Prometheus durations ("15s", "1m30s")."""
+        value = self.data.get(key, {})
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and _DURATION.fullmatch(v) for k, v in value.items()
+        ):
+            raise self._fail(key, 'a table of alert names to durations, e.g. { NexusRegionDown = "20s" }')
+        return dict(value)
+
     def text(self, key: str, allowed: tuple[str, ...]) -> str:
         value = self.data.get(key)
         if value not in allowed:
             raise self._fail(key, f"one of {', '.join(allowed)}")
         return str(value)
+
+
+_DURATION = re.compile(r"(?:\d+[smh])+")
 
 
 def sandbox_config_path() -> Path:
@@ -336,6 +352,7 @@ def sandbox_config(path: Path | None = None) -> SandboxConfig:
         blackbox_port=monitoring.port("blackbox_port"),
         scrape_interval_s=monitoring.integer("scrape_interval_s", 1, 300),
         regions=regions,
+        alert_for=monitoring.durations("alert_for"),
     )
     seen: dict[int, str] = {}
     for name, port in config.ports().items():

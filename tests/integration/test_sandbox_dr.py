@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 from tests.integration.conftest import NEXUS, nexus
 from tests.integration.sandboxlib import data_plane, wait_for
 
+from nexus_platform import model
 from nexus_platform.sandbox import traffic
 from nexus_platform.sandbox.dataplane import read_secrets
 from nexus_platform.sandbox.processes import descendants
@@ -244,6 +246,23 @@ def test_watch_fails_over_a_killed_primary_and_failback_restores_it(sandbox: dic
     assert report["outcome"] == "complete"
     assert report["topology_after"]["database"]["dr"] == "primary"
     print(f"\nwatch: failover RTO from the first failed probe {report['rto_seconds']} s")
+    # The repository's NexusRegionDown (its `for:` shortened by sandbox.toml) fires in Alertmanager.
+    alertmanager = f"http://127.0.0.1:{model.sandbox_config().alertmanager_port}/api/v2/alerts"
+    primary_region = plane.region("primary")
+
+    def region_down() -> list[dict[str, Any]]:
+        with urllib.request.urlopen(alertmanager, timeout=5) as answer:
+            alerts = json.loads(answer.read())
+        return [
+            a
+            for a in alerts
+            if a["labels"].get("alertname") == "NexusRegionDown"
+            and a["labels"].get("region") == primary_region
+            and a["status"]["state"] == "active"
+        ]
+
+    fired = wait_for(region_down, "NexusRegionDown firing in Alertmanager", 120)
+    print(f"NexusRegionDown active in Alertmanager: {fired[0]['startsAt']}")
     # Replicated before the kill, so it survives the failover.
     code, _, _ = edge.request(
         "GET", f"/api/v1/records/{before.record_id}", headers={"Cache-Control": "no-cache"}

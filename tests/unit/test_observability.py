@@ -30,6 +30,7 @@ from tests.monitoring import obslib
 from tests.support import free_port
 
 from nexus_platform import telemetry
+from nexus_platform.errors import NexusError
 from nexus_platform.sandbox import observability as obs
 
 PRIMARY, DR = "us-east-1", "eu-west-1"
@@ -566,3 +567,53 @@ def test_blackbox_probes_readyz_through_the_sandbox_module(tmp_path: Path) -> No
             assert success() == 1
             state["status"] = 503
             assert success() == 0
+
+
+def test_the_sandbox_shortens_an_alerts_for_and_it_fires(tmp_path: Path) -> None:
+    """sandbox.toml's alert_for: Prometheus loads copies of the rules with only that alert's `for:` changed
+    (the repository's file keeps production's 2m), and NexusRegionDown then fires against a failing origin."""
+    statuses = {"/primary/readyz": 503, "/dr/readyz": 200, "/global/readyz": 200}
+
+    class Origins(Quiet):
+        def do_GET(self) -> None:
+            self.reply(statuses.get(self.path, 404), b"{}", "application/json")
+
+    production = yaml.safe_load((obslib.MONITORING / "rules" / "edge.yaml").read_text())
+    with http_server(Origins) as port:
+        spec = make_spec(
+            tmp_path,
+            scrape_interval_s=1,
+            alert_for={"NexusRegionDown": "2s"},
+            origins=(
+                obs.Origin(PRIMARY, "primary", f"http://127.0.0.1:{port}/primary/readyz"),
+                obs.Origin(DR, "dr", f"http://127.0.0.1:{port}/dr/readyz"),
+            ),
+            global_url=f"http://127.0.0.1:{port}/global/readyz",
+        )
+        files = obs.write_all(spec, obslib.MONITORING)
+        with (
+            running(obs.blackbox_argv(spec, files), tmp_path / "blackbox.log"),
+            running(obs.prometheus_argv(spec, files), tmp_path / "prometheus.log") as prometheus,
+        ):
+
+            def firing() -> list[dict[str, Any]]:
+                alerts = json.loads(get(f"http://127.0.0.1:{spec.prometheus[1]}/api/v1/alerts"))["data"]
+                return [
+                    a
+                    for a in alerts["alerts"]
+                    if a["labels"]["alertname"] == "NexusRegionDown" and a["state"] == "firing"
+                ]
+
+            (alert,) = wait_for(firing, prometheus, 30, "NexusRegionDown never fired")
+            assert alert["labels"]["region"] == PRIMARY
+    copied = yaml.safe_load((tmp_path / "rules" / "edge.yaml").read_text())
+    rules = {r.get("alert"): r for g in copied["groups"] for r in g["rules"]}
+    originals = {r.get("alert"): r for g in production["groups"] for r in g["rules"]}
+    assert rules["NexusRegionDown"]["for"] == "2s" and originals["NexusRegionDown"]["for"] == "2m"
+    assert {k: v for k, v in rules.items() if k != "NexusRegionDown"} == {
+        k: v for k, v in originals.items() if k != "NexusRegionDown"
+    }
+    assert yaml.safe_load((obslib.MONITORING / "rules" / "edge.yaml").read_text()) == production
+
+    with pytest.raises(NexusError, match="names no alert"):
+        obs.write_all(make_spec(tmp_path / "bad", alert_for={"NoSuchAlert": "1s"}), obslib.MONITORING)

@@ -564,6 +564,7 @@ class DataPlane:
             alertmanager=(model.LOCALHOST, cfg.alertmanager_port),
             blackbox=(model.LOCALHOST, cfg.blackbox_port),
             scrape_interval_s=cfg.scrape_interval_s,
+            alert_for=cfg.alert_for,
             apis=tuple(
                 observability.ApiTarget(i.region, role, model.LOCALHOST, i.port, i.name)
                 for role in model.ROLES
