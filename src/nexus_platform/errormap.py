@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from nexus_platform.errors import NexusError
 
-_DENIED = (
+DENIED = (
     "AccessDenied",
     "AccessDeniedException",
     "UnauthorizedOperation",
@@ -19,7 +19,7 @@ _DENIED = (
     "ExpiredTokenException",
     "SignatureDoesNotMatch",
 )
-_THROTTLED = ("Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
+THROTTLED = ("Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -61,12 +61,12 @@ def _botocore(exc: BaseException) -> NexusError | None:
         error = exc.response.get("Error", {})
         code, message = str(error.get("Code", "?")), str(error.get("Message", "")).strip()
         operation = exc.operation_name
-        if code in _DENIED or code.startswith("AccessDenied") or code in ("403", "Forbidden"):
+        if code in DENIED or code.startswith("AccessDenied") or code in ("403", "Forbidden"):
             return NexusError(
                 f"access denied: {operation} ({code}: {message})",
                 hint="the caller's IAM identity needs permission for it (see `aws sts get-caller-identity`)",
             )
-        if code in _THROTTLED:
+        if code in THROTTLED:
             return NexusError(
                 f"AWS throttled {operation} even after retries ({code})",
                 hint="retry later, or raise the API's quota",

@@ -197,6 +197,31 @@ def test_dry_run_by_default_and_audited(
     assert "first-password-1" not in (tmp_path / "audit.log").read_text()
 
 
+def test_a_run_stopped_mid_way_is_audited_with_how_far_it_got(
+    secrets: Any,
+    pg: PostgresServer,
+    database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The database drops the connection after the first statement (faked at approle.apply's boundary: the
+    first step really runs, then a psycopg error): one line, and the audit log says how far it got."""
+    real_apply = approle.apply
+
+    def dies_after_one(target: Any, steps: Any, on_step: Any = None) -> None:
+        real_apply(target, steps[:1], on_step=on_step)
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(approle, "apply", dies_after_one)
+    args = ["db", "app-role", "--env", "production", "--database", database, "--execute"]
+    code, _, err = invoke(args, monkeypatch, capsys, tmp_path)
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "cannot use the PostgreSQL database: server closed the connection" in err
+    (entry,) = audit_entries(tmp_path)
+    assert entry["outcome"] == "stopped after 1 of 3 steps" and entry["steps"] == ["create-role"]
+
+
 def test_unreachable_database_is_one_line_with_a_hint(
     secrets: Any,
     database: str,

@@ -17,22 +17,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
-from nexus_platform import awsapi
+from nexus_platform import awsapi, errormap
 from nexus_platform.errors import NexusError, Unreachable
 
 # Errors that say "the region (or the network to it) does not answer", as opposed to "you asked wrongly".
 UNREACHABLE = ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError")
-
-HINTS = {
-    "AccessDenied": "the caller's IAM principal lacks this permission",
-    "AccessDeniedException": "the caller's IAM principal lacks this permission",
-    "UnauthorizedOperation": "the caller's IAM principal lacks this permission",
-    "ExpiredToken": "refresh the AWS credentials",
-    "ExpiredTokenException": "refresh the AWS credentials",
-    "Throttling": "AWS is throttling the calls: retry in a minute",
-    "ThrottlingException": "AWS is throttling the calls: retry in a minute",
-}
-
 
 # Services whose API is global (one endpoint for every region): a regional outage is not theirs.
 GLOBAL_SERVICES = frozenset({"route53", "cloudfront", "iam", "sts"})
@@ -90,17 +79,20 @@ def translated(what: str, hint: str | None = None) -> Iterator[None]:
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Error"))
         message = _one_line(str(error.get("Message", "")))
-        raise NexusError(f"{what}: {code}: {message}", hint=HINTS.get(code, hint)) from exc
+        mapped = errormap.describe(exc)  # access denied, throttling: the CLI's one wording for them
+        if mapped is not None and (code in errormap.DENIED or code in errormap.THROTTLED):
+            raise NexusError(f"{what}: {mapped.args[0]}", hint=mapped.hint) from exc
+        raise NexusError(f"{what}: {code}: {message}", hint=hint) from exc
     except WaiterError as exc:
         raise NexusError(
             f"{what}: {_one_line(str(exc))}", hint=hint or "look at the resource in the AWS console"
         ) from exc
     except BotoCoreError as exc:
+        mapped = errormap.describe(exc)
+        text = mapped.args[0] if mapped is not None else _one_line(str(exc))
         if unreachable(exc):
-            raise Unreachable(
-                f"{what}: {_one_line(str(exc))}", hint=hint or "is the region reachable from here?"
-            ) from exc
-        raise NexusError(f"{what}: {_one_line(str(exc))}", hint=hint) from exc
+            raise Unreachable(f"{what}: {text}", hint=hint or "is the region reachable from here?") from exc
+        raise NexusError(f"{what}: {text}", hint=hint or (mapped.hint if mapped else None)) from exc
 
 
 @dataclass(frozen=True)
