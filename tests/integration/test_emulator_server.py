@@ -69,10 +69,15 @@ def test_services_and_regions_share_one_port(
     emulator: tuple[subprocess.Popen[str], str, dict[str, Any]],
 ) -> None:
     _, endpoint, _ = emulator
+    made = {}
     for region in ("us-east-1", "us-west-2"):
         vpc = _client("ec2", endpoint, region).create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         assert vpc.startswith("vpc-")
-    # Each region has its own resources.
+        made[region] = vpc
+    # Each region has its own resources: one region's VPC is not in the other's.
+    for region, other in (("us-east-1", "us-west-2"), ("us-west-2", "us-east-1")):
+        listed = {v["VpcId"] for v in _client("ec2", endpoint, region).describe_vpcs()["Vpcs"]}
+        assert made[region] in listed and made[other] not in listed
     east = _client("s3", endpoint, "us-east-1")
     east.create_bucket(Bucket="nexus-emulator-test")
     assert "nexus-emulator-test" in [b["Name"] for b in east.list_buckets()["Buckets"]]
