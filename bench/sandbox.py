@@ -23,9 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nexus_platform import model
-from nexus_platform.sandbox import dataplane, traffic
-from nexus_platform.sandbox.controlplane import ControlPlane
+from nexus_platform.sandbox import dataplane, planes, traffic
 from nexus_platform.sandbox.processes import descendants
 
 HERE = Path(__file__).resolve().parent
@@ -103,8 +101,7 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=1000, help="writes per replication mode")
     parser.add_argument("--starts", type=int, default=3, help="data-plane starts to time")
     args = parser.parse_args()
-    control = ControlPlane()
-    plane = dataplane.DataPlane(control.paths, model.sandbox_config(), control.env)
+    control, plane = planes.both()
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
     if control.emulator() is None or not all(plane.running().values()):
         began = time.monotonic()

@@ -119,11 +119,9 @@ def up(
     nexus-api, the link emulator, HAProxy as the edge, Prometheus and Alertmanager). Ends with a write through
     the edge, read back from the DR region. With everything running it changes nothing.
     """
-    from nexus_platform.sandbox import dataplane, inventory, traffic  # noqa: PLC0415
+    from nexus_platform.sandbox import inventory, planes, traffic  # noqa: PLC0415
 
-    plane = ControlPlane()
-    config = model.sandbox_config()
-    data = dataplane.DataPlane(plane.paths, config, plane.env)
+    plane, data = planes.both()
     emulator_was_running = plane.emulator() is not None
     # Before anything starts: a taken port must not leave a half-started sandbox behind.
     before = data.check_ports()
@@ -230,10 +228,9 @@ class _Quiet:
 @app.command()
 def down(output: OutputOption = Output.text) -> None:
     """Stop everything the sandbox started, both planes (nothing is left running, no listener, no orphan)."""
-    from nexus_platform.sandbox import dataplane  # noqa: PLC0415
+    from nexus_platform.sandbox import planes  # noqa: PLC0415
 
-    plane = ControlPlane()
-    data = dataplane.DataPlane(plane.paths, model.sandbox_config(), plane.env)
+    plane, data = planes.both()
     stopped_data = data.down()
     stopped = plane.down()
     if output is Output.json:
@@ -244,11 +241,10 @@ def down(output: OutputOption = Output.text) -> None:
 
 
 def _status_payload() -> dict[str, Any]:
-    from nexus_platform.sandbox import dataplane, status  # noqa: PLC0415
+    from nexus_platform.sandbox import planes, status  # noqa: PLC0415
 
-    plane = ControlPlane()
+    plane, data = planes.both()
     record = plane.emulator()
-    data = dataplane.DataPlane(plane.paths, model.sandbox_config(), plane.env)
     return {
         "control_plane": {
             "emulator": {

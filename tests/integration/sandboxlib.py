@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from nexus_platform import model
-from nexus_platform.sandbox import dataplane
-from nexus_platform.sandbox.controlplane import ControlPlane
+from nexus_platform.sandbox import dataplane, planes
 from nexus_platform.sandbox.processes import port_accepts
 
 T = TypeVar("T")
@@ -29,8 +28,7 @@ def wait_for(condition: Callable[[], T], what: str, timeout: float = 30) -> T:
 
 
 def data_plane() -> dataplane.DataPlane:
-    plane = ControlPlane()
-    return dataplane.DataPlane(plane.paths, model.sandbox_config(), plane.env)
+    return planes.both()[1]
 
 
 def sandbox_ports() -> list[int]:

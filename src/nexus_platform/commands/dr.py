@@ -24,7 +24,7 @@ from nexus_platform.commands.common import EnvOption, Output, OutputOption, cons
 from nexus_platform.errors import NexusError, Unreachable
 from nexus_platform.runbooks import dr as runbooks
 from nexus_platform.runbooks import watch as watching
-from nexus_platform.world.base import World
+from nexus_platform.world import choose
 
 app = typer.Typer(
     help="Disaster recovery: readiness, failover to the DR region, failback.", no_args_is_help=True
@@ -44,27 +44,6 @@ ForceOption = Annotated[
 ResumeOption = Annotated[
     str | None, typer.Option("--resume", metavar="RUN_ID", help="continue a run that was interrupted")
 ]
-
-
-def world_of(env: str, outputs: Path | None) -> runbooks.Target:
-    """The platform model and the adapters of `env`'s world."""
-    platform = platform_model.load(env, outputs)
-    world: World
-    if env == "sandbox":
-        from nexus_platform.sandbox.controlplane import ControlPlane  # noqa: PLC0415
-        from nexus_platform.sandbox.dataplane import DataPlane  # noqa: PLC0415
-        from nexus_platform.world.local.world import sandbox_world  # noqa: PLC0415
-
-        plane = ControlPlane()
-        data = DataPlane(plane.paths, model.sandbox_config(), plane.env)
-        if not any(data.running().values()):
-            raise platform_model.InputError("the sandbox's data plane is not running", hint="run `nexus up`")
-        world = sandbox_world(data, lambda region: plane.client("secretsmanager", region))
-    else:
-        from nexus_platform.world.aws.world import aws_world  # noqa: PLC0415
-
-        world = aws_world(platform)
-    return runbooks.Target(world=world, platform=platform)
 
 
 @dataclass(frozen=True)
@@ -224,24 +203,14 @@ def _control_plane_checks(
     return checks
 
 
-def _clients(env: str) -> Callable[[str, str], Any]:
-    if env == "sandbox":
-        from nexus_platform.sandbox.controlplane import ControlPlane  # noqa: PLC0415
-
-        return ControlPlane().client
-    from nexus_platform import awsapi  # noqa: PLC0415
-
-    return awsapi.client
-
-
 @app.command("status")
 def status(
     env: EnvOption = "sandbox", outputs: OutputsOption = None, output: OutputOption = Output.text
 ) -> None:
     """Readiness of the DR region (replica lag vs the RPO, capacity, health checks, DNS TTLs, secret
     replicas and KMS keys in DR, backup age): PASS/WARN/FAIL each. Exits 1 on any FAIL."""
-    target = world_of(env, outputs)
-    checks = readiness(target, _clients(env))
+    target = choose.target(env, outputs)
+    checks = readiness(target, choose.control_clients(env))
     failed = [c for c in checks if c.status == "FAIL"]
     if output is Output.json:
         payload = {
@@ -280,7 +249,7 @@ def _run(
 
     runbook = runbooks.failover() if runbook_name == "dr.failover" else runbooks.failback()
     try:
-        target = world_of(env, outputs)
+        target = choose.target(env, outputs)
     except NexusError as exc:
         from nexus_platform import audit  # noqa: PLC0415
 
@@ -451,14 +420,10 @@ def watch(
     """
     from nexus_platform import audit  # noqa: PLC0415
 
-    target = world_of(env, outputs)
+    target = choose.target(env, outputs)
     platform = target.platform
     if interval is None:
-        interval = (
-            model.sandbox_config().check_interval_ms / 1000
-            if env == "sandbox"
-            else platform.health_check.request_interval
-        )
+        interval = choose.check_interval(env, platform)
     threshold = failures or platform.health_check.failure_threshold
     detector = watching.Detector(
         target,

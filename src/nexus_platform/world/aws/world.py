@@ -613,17 +613,6 @@ class AwsCompute:
             workload()
 
 
-def _sandbox_ca(platform: Platform) -> Path | None:
-    """The sandbox CA the emulator's certificate is signed by, when this is the sandbox and it exists."""
-    if platform.env != "sandbox":
-        return None
-    from nexus_platform import model  # noqa: PLC0415
-    from nexus_platform.sandbox import tls  # noqa: PLC0415
-
-    ca = tls.files(model.paths().tls_dir).ca
-    return ca if ca.exists() else None
-
-
 def aws_world(
     platform: Platform,
     *,
@@ -633,12 +622,12 @@ def aws_world(
     outage: frozenset[str] = frozenset(),
 ) -> World:
     """The AWS adapters for `platform`: against AWS, or the emulator at `endpoint_url` (default: the platform
-    model's, i.e. the sandbox's emulator for env sandbox) verified with `ca_bundle` (default: the sandbox CA).
+    model's, i.e. the sandbox's emulator for env sandbox) verified with `ca_bundle` (the sandbox CA for the
+    emulator: the caller's to give, this world knows nothing of the sandbox).
     `kube` replaces the Kubernetes API access made from EKS DescribeCluster: one for every region, or by
     role. `outage` names regions whose regional APIs are to be treated as down (a rehearsal: see Clients)."""
     endpoint = endpoint_url if endpoint_url is not None else platform.endpoint_url
-    ca = ca_bundle if ca_bundle is not None else (_sandbox_ca(platform) if endpoint else None)
-    clients = Clients(endpoint, ca, outage=outage)
+    clients = Clients(endpoint, ca_bundle, outage=outage)
     return World(
         name="aws",
         database=AwsDatabase(platform, clients),
