@@ -44,6 +44,7 @@ class Fake:
     roles: dict[str, str] = field(default_factory=lambda: {"primary": "primary", "dr": "replica"})
     dr_lag: Lag = field(default_factory=lambda: Lag(0, 1.0, True))
     edge: list[str] = field(default_factory=list)  # successive answers for the primary's health
+    sizes: dict[str, int] = field(default_factory=lambda: {"primary": 1, "dr": 1})
 
     def role(self, role: str) -> str:
         return self.roles[role]
@@ -58,7 +59,7 @@ class Fake:
         return "primary"
 
     def capacity(self, role: str) -> Capacity:
-        return Capacity(1, 1)
+        return Capacity(self.sizes[role], self.sizes[role])
 
     def write(self, record_id: str) -> ProbeResult:
         return ProbeResult(True, None, 200, 1.0)
@@ -147,3 +148,25 @@ def test_the_cool_down_refuses_a_second_failover_even_forced() -> None:
     # Past the window, the same failure fails over.
     d = detector(Fake(edge=["unhealthy"] * 3), last=10_000.0 - 3601)
     assert [d.check() for _ in range(3)][-1].action == "fail-over"
+
+
+@pytest.mark.parametrize(
+    ("captured", "wanted"),
+    [
+        # A planned failover recorded both sizes: failback restores them (DR back to its smaller standby).
+        ({"compute": {"primary": 6, "dr": 2}}, {"primary": 6, "dr": 2}),
+        # An unplanned one found the primary's workload dead (0) or its API unreachable: DR's size now.
+        ({"compute": {"primary": 0, "dr": 2}}, {"primary": 4, "dr": 2}),
+        ({"compute": {"primary": "unreachable", "dr": 2}}, {"primary": 4, "dr": 2}),
+        (None, {"primary": 4, "dr": 4}),  # no failover recorded here
+    ],
+)
+def test_failback_restores_the_steady_shape_with_the_recorded_sizes(
+    captured: dict[str, object] | None, wanted: dict[str, int]
+) -> None:
+    from nexus_platform.ops.context import Context  # noqa: PLC0415
+    from nexus_platform.runbooks.dr import STEADY, restore_target  # noqa: PLC0415
+
+    fake = Fake(sizes={"primary": 0, "dr": 4})
+    ctx = Context(env="sandbox", params={"restore": captured}, world=target(fake), quiet=True)
+    assert restore_target(ctx) == {**STEADY, "compute": wanted}

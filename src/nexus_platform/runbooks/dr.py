@@ -217,8 +217,8 @@ def _wanted_capacity(ctx: Context, of: str) -> int:
     readiness = ctx.results.get("readiness", {})
     for key in (f"{of}_capacity", "dr_capacity"):
         value = readiness.get(key)
-        if isinstance(value, int):
-            return max(1, value)
+        if isinstance(value, int) and value > 0:
+            return value
     return 1
 
 
@@ -411,13 +411,19 @@ def _back_behind_the_edge(role: str) -> Step:
 
 
 def restore_target(ctx: Context) -> dict[str, Any]:
-    """The topology failback restores: the one captured before the failover (param `restore`), else the
-    steady shape with the DR region's current capacity on both sides."""
+    """The topology failback restores: the steady shape (who writes, replicates and serves) with each region's
+    compute at the size the last failover recorded before it changed anything (param `restore`). A size it
+    could not record (an unplanned failover finds the primary's workload dead or its API unreachable) is the
+    DR region's now: it has been carrying the load."""
     captured = ctx.params.get("restore")
-    if isinstance(captured, Mapping) and "compute" in captured:
-        return dict(captured)
-    size = _target(ctx).world.compute.capacity(DR).desired
-    return {**STEADY, "compute": {PRIMARY: size, DR: size}}
+    sizes = captured.get("compute", {}) if isinstance(captured, Mapping) else {}
+    now = _target(ctx).world.compute.capacity(DR).desired
+
+    def size(role: str) -> int:
+        value = sizes.get(role)
+        return value if isinstance(value, int) and value > 0 else now
+
+    return {**STEADY, "compute": {PRIMARY: size(PRIMARY), DR: size(DR)}}
 
 
 def _failback_readiness(ctx: Context) -> Mapping[str, Any]:
