@@ -413,9 +413,9 @@ def query(spec: obs.MonitoringSpec, expr: str) -> list[dict[str, Any]]:
     return result
 
 
-def test_nexus_region_down_evaluates_on_the_sandbox_probes(tmp_path: Path) -> None:
-    """The repository's NexusRegionDown, unchanged, turns pending for the region whose origin fails (its
-    `for: 2m` is left as written, so firing takes two minutes: pending proves the expression matches)."""
+@contextlib.contextmanager
+def primary_origin_failing(tmp_path: Path, **changes: Any) -> Iterator[tuple[obs.MonitoringSpec, Process]]:
+    """Blackbox and Prometheus running the repository's rules against origins of which the primary's fails."""
     statuses = {"/primary/readyz": 503, "/dr/readyz": 200, "/global/readyz": 200}
 
     class Origins(Quiet):
@@ -431,34 +431,47 @@ def test_nexus_region_down_evaluates_on_the_sandbox_probes(tmp_path: Path) -> No
                 obs.Origin(DR, "dr", f"http://127.0.0.1:{port}/dr/readyz"),
             ),
             global_url=f"http://127.0.0.1:{port}/global/readyz",
+            **changes,
         )
         files = obs.write_all(spec, obslib.MONITORING)
         with (
             running(obs.blackbox_argv(spec, files), tmp_path / "blackbox.log"),
             running(obs.prometheus_argv(spec, files), tmp_path / "prometheus.log") as prometheus,
         ):
+            yield spec, prometheus
 
-            def pending() -> list[dict[str, Any]]:
-                alerts = json.loads(get(f"http://127.0.0.1:{spec.prometheus[1]}/api/v1/alerts"))["data"]
-                return [a for a in alerts["alerts"] if a["labels"]["alertname"] == "NexusRegionDown"]
 
-            (alert,) = wait_for(pending, prometheus, 20, "NexusRegionDown never pending")
-            assert alert["state"] == "pending"
-            assert alert["labels"] == {
-                "alertname": "NexusRegionDown",
-                "region": PRIMARY,
-                "severity": "critical",
-                "component": "edge",
-            }
-            expected = {PRIMARY: "0", DR: "1", "global": "1"}
+def region_down(spec: obs.MonitoringSpec, state: str | None = None) -> list[dict[str, Any]]:
+    """Prometheus' NexusRegionDown alerts (in `state`, if given)."""
+    alerts = json.loads(get(f"http://127.0.0.1:{spec.prometheus[1]}/api/v1/alerts"))["data"]["alerts"]
+    return [
+        a
+        for a in alerts
+        if a["labels"]["alertname"] == "NexusRegionDown" and (state is None or a["state"] == state)
+    ]
 
-            def probes() -> dict[str, str]:
-                return {s["metric"]["region"]: s["value"][1] for s in query(spec, "probe_success")}
 
-            # The alert can turn pending before every origin has been scraped once: wait (bounded) until each
-            # expected series is present, then compare the values.
-            seen = wait_for(lambda: (r := probes()).keys() >= expected.keys() and r, prometheus, 20, "probes")
-            assert seen == expected
+def test_nexus_region_down_evaluates_on_the_sandbox_probes(tmp_path: Path) -> None:
+    """The repository's NexusRegionDown, unchanged, turns pending for the region whose origin fails (its
+    `for: 2m` is left as written, so firing takes two minutes: pending proves the expression matches)."""
+    with primary_origin_failing(tmp_path) as (spec, prometheus):
+        (alert,) = wait_for(lambda: region_down(spec), prometheus, 20, "NexusRegionDown never pending")
+        assert alert["state"] == "pending"
+        assert alert["labels"] == {
+            "alertname": "NexusRegionDown",
+            "region": PRIMARY,
+            "severity": "critical",
+            "component": "edge",
+        }
+        expected = {PRIMARY: "0", DR: "1", "global": "1"}
+
+        def probes() -> dict[str, str]:
+            return {s["metric"]["region"]: s["value"][1] for s in query(spec, "probe_success")}
+
+        # The alert can turn pending before every origin has been scraped once: wait (bounded) until each
+        # expected series is present, then compare the values.
+        seen = wait_for(lambda: (r := probes()).keys() >= expected.keys() and r, prometheus, 20, "probes")
+        assert seen == expected
 
 
 def _exporter_samples(port: int) -> list[tuple[str, dict[str, str], float]]:
@@ -572,40 +585,12 @@ def test_blackbox_probes_readyz_through_the_sandbox_module(tmp_path: Path) -> No
 def test_the_sandbox_shortens_an_alerts_for_and_it_fires(tmp_path: Path) -> None:
     """sandbox.toml's alert_for: Prometheus loads copies of the rules with only that alert's `for:` changed
     (the repository's file keeps production's 2m), and NexusRegionDown then fires against a failing origin."""
-    statuses = {"/primary/readyz": 503, "/dr/readyz": 200, "/global/readyz": 200}
-
-    class Origins(Quiet):
-        def do_GET(self) -> None:
-            self.reply(statuses.get(self.path, 404), b"{}", "application/json")
-
     production = yaml.safe_load((obslib.MONITORING / "rules" / "edge.yaml").read_text())
-    with http_server(Origins) as port:
-        spec = make_spec(
-            tmp_path,
-            scrape_interval_s=1,
-            alert_for={"NexusRegionDown": "2s"},
-            origins=(
-                obs.Origin(PRIMARY, "primary", f"http://127.0.0.1:{port}/primary/readyz"),
-                obs.Origin(DR, "dr", f"http://127.0.0.1:{port}/dr/readyz"),
-            ),
-            global_url=f"http://127.0.0.1:{port}/global/readyz",
+    with primary_origin_failing(tmp_path, alert_for={"NexusRegionDown": "2s"}) as (spec, prometheus):
+        (alert,) = wait_for(
+            lambda: region_down(spec, "firing"), prometheus, 30, "NexusRegionDown never fired"
         )
-        files = obs.write_all(spec, obslib.MONITORING)
-        with (
-            running(obs.blackbox_argv(spec, files), tmp_path / "blackbox.log"),
-            running(obs.prometheus_argv(spec, files), tmp_path / "prometheus.log") as prometheus,
-        ):
-
-            def firing() -> list[dict[str, Any]]:
-                alerts = json.loads(get(f"http://127.0.0.1:{spec.prometheus[1]}/api/v1/alerts"))["data"]
-                return [
-                    a
-                    for a in alerts["alerts"]
-                    if a["labels"]["alertname"] == "NexusRegionDown" and a["state"] == "firing"
-                ]
-
-            (alert,) = wait_for(firing, prometheus, 30, "NexusRegionDown never fired")
-            assert alert["labels"]["region"] == PRIMARY
+        assert alert["labels"]["region"] == PRIMARY
     copied = yaml.safe_load((tmp_path / "rules" / "edge.yaml").read_text())
     rules = {r.get("alert"): r for g in copied["groups"] for r in g["rules"]}
     originals = {r.get("alert"): r for g in production["groups"] for r in g["rules"]}

@@ -397,6 +397,19 @@ class Env:
         return seen
 
 
+def kube_access(platform: Platform, fakes: dict[str, FakeKubernetes]) -> dict[str, kube.KubeAccess]:
+    """Each region's Kubernetes API: its fake, with a real EKS bearer token."""
+    return {
+        role: kube.KubeAccess(
+            host=fake.url,
+            token=kube.EksTokens(
+                platform.region(role).cluster_name, REGIONS[role], lambda: boto3.Session().get_credentials()
+            ),
+        )
+        for role, fake in fakes.items()
+    }
+
+
 @pytest.fixture
 def env(aws: None) -> Iterator[Env]:
     built = _build()
@@ -406,16 +419,7 @@ def env(aws: None) -> Iterator[Env]:
     )
     fakes = {"primary": FakeKubernetes(replicas=2), "dr": FakeKubernetes(replicas=1)}
     apis = {role: FakeApi(region) for role, region in REGIONS.items()}
-    access = {
-        role: kube.KubeAccess(
-            host=fake.url,
-            token=kube.EksTokens(
-                platform.region(role).cluster_name, REGIONS[role], lambda: boto3.Session().get_credentials()
-            ),
-        )
-        for role, fake in fakes.items()
-    }
-    world = adapters.aws_world(platform, kube=access)
+    world = adapters.aws_world(platform, kube=kube_access(platform, fakes))
     world = dataclasses.replace(
         world, probe=AwsProbe(apis["dr"].url, {role: api.url for role, api in apis.items()}, timeout=2.0)
     )
@@ -797,18 +801,9 @@ def test_failover_completes_when_the_primary_regions_apis_do_not_answer(env: Env
     from nexus_platform.ops.run import execute  # noqa: PLC0415
     from nexus_platform.runbooks import dr  # noqa: PLC0415
 
-    access = {
-        role: kube.KubeAccess(
-            host=fake.url,
-            token=kube.EksTokens(
-                env.platform.region(role).cluster_name,
-                REGIONS[role],
-                lambda: boto3.Session().get_credentials(),
-            ),
-        )
-        for role, fake in env.kube.items()
-    }
-    down = adapters.aws_world(env.platform, kube=access, outage=frozenset({REGIONS["primary"]}))
+    down = adapters.aws_world(
+        env.platform, kube=kube_access(env.platform, env.kube), outage=frozenset({REGIONS["primary"]})
+    )
     down = dataclasses.replace(down, probe=env.world.probe)
     target = dr.Target(world=down, platform=env.platform)
     assert down.database.role("primary") == "down"
