@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
+from nexus_platform.errors import Unreachable
 from nexus_platform.platform import HealthCheck, Platform, RegionFacts
 from nexus_platform.runbooks import watch
 from nexus_platform.runbooks.dr import Target, rpo_bound, rpo_verdict
@@ -59,7 +60,12 @@ class Fake:
         return "primary"
 
     def capacity(self, role: str) -> Capacity:
+        if self.sizes[role] < 0:
+            raise Unreachable(f"{role}'s cluster API does not answer")
         return Capacity(self.sizes[role], self.sizes[role])
+
+    def record_ttls(self) -> dict[str, int] | None:
+        return None
 
     def write(self, record_id: str) -> ProbeResult:
         return ProbeResult(True, None, 200, 1.0)
@@ -170,3 +176,18 @@ def test_failback_restores_the_steady_shape_with_the_recorded_sizes(
     fake = Fake(sizes={"primary": 0, "dr": 4})
     ctx = Context(env="sandbox", params={"restore": captured}, world=target(fake), quiet=True)
     assert restore_target(ctx) == {**STEADY, "compute": wanted}
+
+
+def test_readiness_reports_the_rpo_rule_and_an_unreachable_primary() -> None:
+    from nexus_platform.runbooks.readiness import readiness  # noqa: PLC0415
+
+    fake = Fake(dr_lag=Lag(0, BUDGET + 30.0, True), sizes={"primary": -1, "dr": 2})
+    checks = {c.name: c for c in readiness(target(fake))}
+    assert checks["replica-lag"].status == "FAIL"
+    assert "330.0s of writes at risk" in checks["replica-lag"].detail
+    assert checks["dr-capacity"].status == "PASS"
+    assert checks["dr-capacity"].detail == "2 ready in eu-west-1 for ? in us-east-1 (it does not answer)"
+    assert checks["dns-ttl"].status == "SKIP"  # this world fails over without DNS
+    fake.dr_lag = Lag(0, 30.0, True, synchronous=True)
+    checks = {c.name: c for c in readiness(target(fake))}
+    assert checks["replica-lag"].status == "PASS" and "synchronous" in checks["replica-lag"].detail

@@ -91,6 +91,10 @@ class Traffic(Protocol):
     def restore(self, role: str) -> None:
         """Put `role` back behind the global endpoint (idempotent)."""
 
+    def record_ttls(self) -> dict[str, int] | None:
+        """How long clients cache each of the platform's DNS answers ("<name> <type>" -> seconds); None where
+        the world fails over without DNS."""
+
 
 class Compute(Protocol):
     def capacity(self, role: str) -> Capacity: ...

@@ -179,6 +179,9 @@ class LocalTraffic:
         self.plane.set_drained(role, False)
         self.plane.runtime().enable_region(self.plane.region(role))
 
+    def record_ttls(self) -> dict[str, int] | None:
+        return None  # the edge fails over in place: no DNS answer to wait out
+
 
 class LocalCompute:
     def __init__(self, plane: DataPlane, clients: SecretsClients) -> None:
