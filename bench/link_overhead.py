@@ -32,8 +32,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from nexus_platform.sandbox.processes import free_port  # noqa: E402
 from nexus_platform.world.local.link import LinkConfig, LinkControl  # noqa: E402
+from nexus_platform.world.local.processes import free_port  # noqa: E402
 
 DELAY_MS = 35.0
 CLIENTS = 8

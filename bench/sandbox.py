@@ -23,8 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nexus_platform.sandbox import dataplane, planes, traffic
-from nexus_platform.sandbox.processes import descendants
+from nexus_platform.sandbox import dataplane, planes
+from nexus_platform.world.local import traffic
+from nexus_platform.world.local.processes import descendants
 
 HERE = Path(__file__).resolve().parent
 NEXUS = [sys.executable, "-c", "from nexus_platform.cli import main; main()"]

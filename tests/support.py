@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nexus_platform import model
-from nexus_platform.sandbox.processes import free_port
+from nexus_platform.world.local.processes import free_port
 
 __all__ = ["ROOT", "free_port"]
 

@@ -119,7 +119,8 @@ def up(
     nexus-api, the link emulator, HAProxy as the edge, Prometheus and Alertmanager). Ends with a write through
     the edge, read back from the DR region. With everything running it changes nothing.
     """
-    from nexus_platform.sandbox import inventory, planes, traffic  # noqa: PLC0415
+    from nexus_platform.sandbox import inventory, planes  # noqa: PLC0415
+    from nexus_platform.world.local import traffic  # noqa: PLC0415
 
     plane, data = planes.both()
     emulator_was_running = plane.emulator() is not None

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from nexus_platform import model
 from nexus_platform.sandbox import dataplane, planes
-from nexus_platform.sandbox.processes import port_accepts
+from nexus_platform.world.local.processes import port_accepts
 
 T = TypeVar("T")
 

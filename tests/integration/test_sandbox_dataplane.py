@@ -19,7 +19,7 @@ from tests.integration.sandboxlib import data_plane, wait_for
 from tests.support import ROOT
 
 from nexus_platform import model
-from nexus_platform.sandbox import traffic
+from nexus_platform.world.local import traffic
 
 pytestmark = pytest.mark.integration
 

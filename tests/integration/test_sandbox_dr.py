@@ -21,10 +21,9 @@ from tests.integration.conftest import NEXUS, nexus
 from tests.integration.sandboxlib import data_plane, wait_for
 
 from nexus_platform import model
-from nexus_platform.sandbox import traffic
 from nexus_platform.sandbox.dataplane import read_secrets
-from nexus_platform.sandbox.processes import descendants
-from nexus_platform.world.local import api
+from nexus_platform.world.local import api, traffic
+from nexus_platform.world.local.processes import descendants
 
 pytestmark = pytest.mark.integration
 

@@ -30,7 +30,7 @@ from tests.support import ROOT
 from nexus_platform import model
 from nexus_platform.sandbox import controlplane
 from nexus_platform.sandbox.controlplane import EMULATOR, ControlPlane, terraform_fingerprint
-from nexus_platform.sandbox.processes import ProcessRecord
+from nexus_platform.world.local.processes import ProcessRecord
 
 
 def copy_checkout(root: Path) -> model.Paths:

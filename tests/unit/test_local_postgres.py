@@ -15,8 +15,8 @@ import pytest
 from tests.support import free_port
 
 from nexus_platform.sandbox import tls
-from nexus_platform.sandbox.processes import ProcessManager
 from nexus_platform.world.local.postgres import LocalPostgres, TlsFiles
+from nexus_platform.world.local.processes import ProcessManager
 
 APP, PASSWORD = "fence_app", "fence-app-password"
 

@@ -10,7 +10,7 @@ import pytest
 from tests.support import free_port
 
 from nexus_platform.errors import NexusError
-from nexus_platform.sandbox.processes import ProcessManager, port_accepts, port_is_free
+from nexus_platform.world.local.processes import ProcessManager, port_accepts, port_is_free
 
 SLEEPER = [sys.executable, "-c", "import subprocess,time; subprocess.Popen(['sleep','300']); time.sleep(300)"]
 

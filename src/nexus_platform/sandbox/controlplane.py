@@ -21,9 +21,9 @@ from nexus_platform import awsapi, logs, model
 from nexus_platform.awsapi import EMULATOR_CREDENTIALS
 from nexus_platform.errors import NexusError
 from nexus_platform.sandbox import tls
-from nexus_platform.sandbox.processes import ProcessManager, ProcessRecord, port_accepts, port_is_free
 from nexus_platform.terraform import cliconfig
 from nexus_platform.terraform.runner import ApplyEvent, ApplyResult, Terraform
+from nexus_platform.world.local.processes import ProcessManager, ProcessRecord, port_accepts, port_is_free
 
 log = logs.get("sandbox.controlplane")
 

@@ -34,9 +34,9 @@ from nexus_platform import logs, model
 from nexus_platform.database import approle
 from nexus_platform.errors import NexusError
 from nexus_platform.sandbox import observability, tls
-from nexus_platform.sandbox.processes import ProcessManager, port_accepts, require_free
 from nexus_platform.world.local import api, haproxy, link
 from nexus_platform.world.local.postgres import REPLICATION_USER, LocalPostgres, Replication, TlsFiles
+from nexus_platform.world.local.processes import ProcessManager, port_accepts, require_free
 from nexus_platform.world.local.redis import LocalRedis, RedisTls
 
 log = logs.get("sandbox.dataplane")

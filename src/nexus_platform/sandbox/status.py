@@ -17,8 +17,8 @@ from typing import Any
 from nexus_platform import model
 from nexus_platform.errors import NexusError
 from nexus_platform.sandbox.dataplane import ALERTMANAGER, EDGE, LINK, PROMETHEUS, DataPlane
-from nexus_platform.sandbox.processes import port_accepts
 from nexus_platform.world.local import link
+from nexus_platform.world.local.processes import port_accepts
 
 _TIMEOUT = 0.4
 # The whole status answers within this, whatever hangs (each probe's own timeouts are shorter).

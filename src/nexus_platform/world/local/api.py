@@ -21,7 +21,7 @@ from urllib.parse import quote
 import yaml
 
 from nexus_platform.errors import NexusError
-from nexus_platform.sandbox.processes import ProcessManager, ProcessRecord
+from nexus_platform.world.local.processes import ProcessManager, ProcessRecord
 
 #: helm/nexus's values file per region role, and the chart's name for the role.
 VALUES_FILE = {"primary": "values-primary.yaml", "dr": "values-dr.yaml"}

@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from nexus_platform.errors import NexusError
-from nexus_platform.sandbox.processes import ProcessManager, ProcessRecord
+from nexus_platform.world.local.processes import ProcessManager, ProcessRecord
 
 SERVER_USER = "postgres"
 REPLICATION_USER = "replicator"

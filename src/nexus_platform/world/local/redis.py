@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from nexus_platform.errors import NexusError
-from nexus_platform.sandbox.processes import ProcessManager, ProcessRecord
+from nexus_platform.world.local.processes import ProcessManager, ProcessRecord
 
 
 def server_binary() -> str:

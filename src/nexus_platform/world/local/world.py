@@ -22,10 +22,10 @@ from typing import Any
 
 from nexus_platform import model
 from nexus_platform.errors import NexusError
-from nexus_platform.sandbox import traffic as http_traffic
 from nexus_platform.sandbox.dataplane import DataPlane, read_secrets
 from nexus_platform.world.base import Capacity, Lag, ProbeResult, World
 from nexus_platform.world.local import api
+from nexus_platform.world.local import traffic as http_traffic
 from nexus_platform.world.local.postgres import Replication
 
 SecretsClients = Callable[[str], Any]

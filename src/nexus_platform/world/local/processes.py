@@ -16,7 +16,7 @@ from pathlib import Path
 from nexus_platform import logs
 from nexus_platform.errors import NexusError
 
-log = logs.get("sandbox.processes")
+log = logs.get("local.processes")
 
 
 @dataclass(frozen=True)
