@@ -50,6 +50,12 @@ class Step:
     description: str
 
 
+def secret_name(arn: str) -> str:
+    """A secret's name from its ARN (Secrets Manager appends '-' and six random characters to the name)."""
+    name = arn.split(":secret:", 1)[-1]
+    return name[:-7] if len(name) > 7 and name[-7] == "-" else name
+
+
 def app_config_secret(name_prefix: str) -> str:
     """The one secret name typed here (terraform/aws/security.tf, local.secret_names): it names the others."""
     return f"{name_prefix}/app/config"

@@ -90,10 +90,6 @@ class RunReport:
         return (self.ended - self.started).total_seconds()
 
 
-def _call_json(call: Call) -> dict[str, Any]:
-    return {"target": call.target, "action": call.action, "params": dict(call.params)}
-
-
 def plan_json(plan: Plan) -> dict[str, Any]:
     return {
         "run_id": plan.run_id,
@@ -105,7 +101,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
                 "name": step.name,
                 "description": step.description,
                 "reversible": step.reversible,
-                "calls": [_call_json(call) for call in step.calls],
+                "calls": [call.as_json() for call in step.calls],
                 "preconditions": [check.as_json() for check in step.preconditions],
                 "done": step.done,
                 "error": step.error,

@@ -36,7 +36,7 @@ from nexus_platform.ops.report import (
     render_report,
     report_json,
 )
-from nexus_platform.ops.step import Call, Precondition, Runbook, Step
+from nexus_platform.ops.step import Precondition, Runbook, Step
 
 __all__ = [
     "CheckResult",
@@ -78,10 +78,6 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return f"uid {os.getuid()}"
-
-
-def _call_json(call: Call) -> dict[str, Any]:
-    return {"target": call.target, "action": call.action, "params": _jsonable(dict(call.params))}
 
 
 def evaluate(precondition: Precondition, ctx: Context) -> CheckResult:
@@ -350,7 +346,7 @@ class _Run:
 
     def _apply(self, step: Step, *, forced: tuple[dict[str, Any], ...]) -> None:
         try:
-            calls = [_call_json(call) for call in step.calls(self.ctx)]
+            calls = [call.as_json() for call in step.calls(self.ctx)]
         except Exception as exc:
             raise self._stop(
                 "failed",

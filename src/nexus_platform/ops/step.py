@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,11 @@ class Call:
     def describe(self) -> str:
         args = ", ".join(f"{key}={value!r}" for key, value in self.params.items())
         return f"{self.target}.{self.action}({args})"
+
+    def as_json(self) -> dict[str, Any]:
+        """The call as plans and journals record it (parameters made JSON: what is not, as its text)."""
+        params = json.loads(json.dumps(dict(self.params), default=str))
+        return {"target": self.target, "action": self.action, "params": params}
 
 
 @dataclass(frozen=True)

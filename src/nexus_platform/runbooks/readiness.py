@@ -132,7 +132,7 @@ def _control_plane_checks(
         config_name = approle.app_config_secret(platform.name_prefix)
         config = json.loads(secrets.get_secret_value(SecretId=config_name)["SecretString"])
         names = [config_name] + [
-            str(config[key]).split(":secret:", 1)[-1][:-7]
+            approle.secret_name(str(config[key]))
             for key in ("database_app_secret_arn", "cache_auth_secret_arn")
         ]
         primary_secrets = clients("secretsmanager", platform.region("primary").region)

@@ -58,18 +58,12 @@ class RegionSecrets:
     cache_token: str = field(repr=False)
 
 
-def _secret_name(arn: str) -> str:
-    """The secret's name from its ARN (Secrets Manager appends '-' and six random characters)."""
-    name = arn.split(":secret:", 1)[-1]
-    return name[:-7] if len(name) > 7 and name[-7] == "-" else name
-
-
 def read_secrets(client: Any, name_prefix: str) -> RegionSecrets:
     """The region's copy of the application secrets, found from the app config secret as the chart does."""
     config = approle._secret_json(client, approle.app_config_secret(name_prefix), "application configuration")
     try:
-        app_name = _secret_name(str(config["database_app_secret_arn"]))
-        token_name = _secret_name(str(config["cache_auth_secret_arn"]))
+        app_name = approle.secret_name(str(config["database_app_secret_arn"]))
+        token_name = approle.secret_name(str(config["cache_auth_secret_arn"]))
     except KeyError as exc:
         raise NexusError(f"the app config secret lacks {exc}", hint="re-apply terraform/aws") from None
     app = approle._credentials(approle._secret_json(client, app_name, "application database user"), app_name)

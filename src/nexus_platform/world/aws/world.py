@@ -59,9 +59,8 @@ INGRESS_DESCRIPTION = "PostgreSQL from the EKS nodes and pods"
 class AwsDatabase:
     """RDS for PostgreSQL: each role's instance by the identifier Terraform gave it.
 
-    RDS does not expose WAL positions (LSNs): `write_position` and `replayed_position` answer None, and
-    `caught_up` (what a planned switchover waits for) reads CloudWatch's ReplicaLag instead (see
-    cloudwatch/probes.py for what that metric can and cannot prove).
+    RDS does not expose WAL positions (LSNs): `caught_up` (what a planned switchover waits for) reads
+    CloudWatch's ReplicaLag instead (see cloudwatch/probes.py for what that metric can and cannot prove).
 
     Fencing revokes the application's path to the database: the ingress rules of the DB's security groups on
     its port from the nodes' security groups. Security groups track connections, so the connections the pods
@@ -149,16 +148,6 @@ class AwsDatabase:
             fenced_at=record.get("at") if record else None,
             lag_at_fence=record.get("lag") if record else None,
         )
-
-    def write_position(self, role: str) -> str | None:
-        """None: RDS does not expose the writer's LSN (see `caught_up`)."""
-        del role
-        return None
-
-    def replayed_position(self, role: str) -> str | None:
-        """None: RDS does not expose a replica's replayed LSN (see `caught_up`)."""
-        del role
-        return None
 
     # --- the application's path to the database -------------------------------------------------------------
 
