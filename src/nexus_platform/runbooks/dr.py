@@ -392,6 +392,13 @@ def _back_behind_the_edge(role: str) -> Step:
 
     def apply(ctx: Context) -> Mapping[str, Any]:
         t = _target(ctx)
+        # Its workload first, asked directly: just after the re-seed it may still be reconnecting, and an edge
+        # verdict taken then can be stale either way.
+        ctx.wait(
+            f"the workload in {_name(ctx, role)} to be ready",
+            lambda: (c := t.world.compute.capacity(role)).desired > 0 and c.ready >= c.desired,
+            timeout=WAIT_PROMOTE_SECONDS,
+        )
         t.world.traffic.restore(role)
         ctx.wait(
             f"the edge to see {_name(ctx, role)} healthy",

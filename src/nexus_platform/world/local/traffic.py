@@ -16,6 +16,10 @@ from urllib.parse import urlsplit
 
 from nexus_platform.errors import NexusError
 
+# A kept-alive connection the server has closed meanwhile (idle timeout, a restarted proxy) fails like this
+# before any answer: for a GET, nothing happened, and it is sent once more on a new connection.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
 
 class Client:
     """One keep-alive HTTP connection to a base URL (re-opened after an error)."""
@@ -28,6 +32,17 @@ class Client:
 
     def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], Any]:
+        reused = self._conn is not None
+        try:
+            return self._request(method, path, body, headers)
+        except _STALE:
+            if not (reused and method == "GET"):
+                raise
+            return self._request(method, path, body, headers)
+
+    def _request(
+        self, method: str, path: str, body: Any, headers: dict[str, str] | None
     ) -> tuple[int, dict[str, str], Any]:
         if self._conn is None:
             self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
