@@ -21,7 +21,7 @@ from tests.integration.conftest import NEXUS, nexus
 from tests.integration.sandboxlib import data_plane, wait_for
 
 from nexus_platform import model
-from nexus_platform.sandbox.dataplane import read_secrets
+from nexus_platform.secrets import read_secrets
 from nexus_platform.world.local import api, traffic
 from nexus_platform.world.local.processes import descendants
 

@@ -15,13 +15,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from nexus_platform import connect as choose
 from nexus_platform import model, telemetry
 from nexus_platform.commands.common import EnvOption, Output, OutputOption, console
 from nexus_platform.errors import NexusError
 from nexus_platform.runbooks import dr as runbooks
 from nexus_platform.runbooks import watch as watching
 from nexus_platform.runbooks.readiness import readiness
-from nexus_platform.world import choose
 
 app = typer.Typer(
     help="Disaster recovery: readiness, failover to the DR region, failback.", no_args_is_help=True

@@ -1,7 +1,8 @@
 """The sandbox world: the runbooks' interfaces (world/base.py) over the data plane's real processes.
 
-- Database: PostgreSQL. Fence = read-only for every session (a config file, so it survives a restart) and
-  client sessions ended; promote = ``pg_promote``; reseed = ``pg_basebackup`` through the link.
+- Database: PostgreSQL. Fence = no application login (a ``pg_hba.conf`` reject line), read-only for what still
+  connects, client sessions ended (files in the data directory: it survives a restart); promote =
+  ``pg_promote``; reseed = ``pg_basebackup`` through the link.
 - Cache: Redis. ``REPLICAOF NO ONE`` / ``REPLICAOF <the other region across the link>``.
 - Traffic: HAProxy's runtime API. A drained region is in maintenance at the edge (kept in state.json).
 - Compute: nexus-api processes per region, started with the secrets from the emulator's Secrets Manager.
@@ -18,17 +19,49 @@ import http.client
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from nexus_platform import model
 from nexus_platform.errors import NexusError
-from nexus_platform.sandbox.dataplane import DataPlane, read_secrets
+from nexus_platform.secrets import RegionSecrets, read_secrets
 from nexus_platform.world.base import Capacity, Lag, ProbeResult, World
 from nexus_platform.world.local import api
 from nexus_platform.world.local import traffic as http_traffic
-from nexus_platform.world.local.postgres import Replication
+from nexus_platform.world.local.haproxy import Runtime
+from nexus_platform.world.local.postgres import LocalPostgres, Replication, TlsFiles
+from nexus_platform.world.local.processes import ProcessManager
+from nexus_platform.world.local.redis import LocalRedis
 
 SecretsClients = Callable[[str], Any]
+
+
+class DataPlane(Protocol):
+    """What this world needs of the sandbox's data plane (sandbox/dataplane.py's DataPlane has it): names,
+    ports and folders of its processes, and its recorded state. A Protocol, so that world/ imports nothing
+    of sandbox/."""
+
+    config: model.SandboxConfig
+    env: model.EnvironmentModel
+    chart: Path
+    processes: ProcessManager
+
+    def region(self, role: str) -> str: ...
+    def other(self, role: str) -> str: ...
+    def postgres(self, role: str) -> LocalPostgres: ...
+    def redis(self, role: str) -> LocalRedis: ...
+    def instances(self, role: str) -> list[api.Instance]: ...
+    def standby_name(self, role: str) -> str: ...
+    def edge_url(self) -> str: ...
+    def mode(self) -> str: ...
+    def cache_token(self) -> str | None: ...
+    def replication_password(self) -> str: ...
+    def pg_tls(self) -> TlsFiles: ...
+    def pg_settings(self) -> dict[str, str]: ...
+    def runtime(self) -> Runtime: ...
+    def set_writer(self, role: str) -> None: ...
+    def set_drained(self, role: str, drained: bool) -> None: ...
+    def backends(self, role: str, creds: RegionSecrets) -> api.Backends: ...
 
 
 class LocalDatabase:
