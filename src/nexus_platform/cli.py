@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nexus_platform import __version__, audit, errormap, logs, model
+from nexus_platform import __version__, audit, connect, errormap, logs, model
 from nexus_platform.commands import dr as dr_commands
 from nexus_platform.commands.common import EnvOption, Output, OutputOption, console, err_console
 from nexus_platform.errors import InputError, NexusError
@@ -359,8 +359,10 @@ def infra_drift(env: EnvOption = "sandbox", output: OutputOption = Output.text) 
     drift; 0 when the platform is as the code says.
     """
 
-    if env != "sandbox":
-        model.paths().tfvars(env)  # validates the name
+    from nexus_platform import connect  # noqa: PLC0415
+
+    model.paths().tfvars(env)  # validates the name
+    if not connect.emulated(env):
         raise NexusError(
             f"drift for {env!r} needs that environment's backend and credentials",
             hint="run terraform plan there; the CLI reports drift for the sandbox",
@@ -386,8 +388,10 @@ def doctor(env: EnvOption = "sandbox", output: OutputOption = Output.text) -> No
 
     Exits 1 when any check fails.
     """
-    if env != "sandbox":
-        model.paths().tfvars(env)  # validates the name
+    from nexus_platform import connect  # noqa: PLC0415
+
+    model.paths().tfvars(env)  # validates the name
+    if not connect.emulated(env):
         raise NexusError(
             f"doctor for {env!r} needs that environment's Terraform state and credentials",
             hint="the CLI checks the sandbox today",

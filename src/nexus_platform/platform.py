@@ -136,7 +136,7 @@ def load(env: str, outputs_file: Path | None = None) -> Platform:
         if not isinstance(outputs, dict):
             raise InputError(f"{outputs_file} is not a JSON object", hint="terraform output -json > FILE")
         return from_outputs(env, outputs)
-    if env == "sandbox":
+    if model.environment(env).endpoint_url is not None:  # the emulated environment: its state is here
         from nexus_platform.sandbox.controlplane import ControlPlane  # noqa: PLC0415
 
         plane = ControlPlane()
