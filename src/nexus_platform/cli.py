@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nexus_platform import __version__, audit, connect, errormap, logs, model
+from nexus_platform import __version__, audit, errormap, logs, model
 from nexus_platform.commands import dr as dr_commands
 from nexus_platform.commands.common import EnvOption, Output, OutputOption, console, err_console
 from nexus_platform.errors import InputError, NexusError
