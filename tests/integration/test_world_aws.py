@@ -22,13 +22,12 @@ from typing import Any
 
 import pytest
 from tests.integration.sandboxlib import data_plane
-from tests.unit.test_world_aws import APP_RULE, FakeKubernetes
+from tests.unit.test_world_aws import APP_RULE, FakeKubernetes, kube_access
 
 from nexus_platform import awsapi, model
 from nexus_platform import platform as platform_model
 from nexus_platform.platform import Platform
 from nexus_platform.sandbox import tls
-from nexus_platform.world.aws.eks import kube
 from nexus_platform.world.aws.eks import probes as eks_probes
 from nexus_platform.world.aws.probe import AwsProbe
 from nexus_platform.world.aws.world import aws_world
@@ -54,17 +53,7 @@ class Target:
 
 
 def _world(platform: Platform, sandbox: dict[str, Any], fakes: dict[str, FakeKubernetes]) -> World:
-    access = {
-        role: kube.KubeAccess(
-            host=fake.url,
-            token=kube.EksTokens(
-                platform.region(role).cluster_name,
-                platform.region(role).region,
-                lambda: awsapi.credentials(sandbox["endpoint"]),
-            ),
-        )
-        for role, fake in fakes.items()
-    }
+    access = kube_access(platform, fakes, lambda: awsapi.credentials(sandbox["endpoint"]))
     return aws_world(
         platform,
         endpoint_url=sandbox["endpoint"],

@@ -397,14 +397,16 @@ class Env:
         return seen
 
 
-def kube_access(platform: Platform, fakes: dict[str, FakeKubernetes]) -> dict[str, kube.KubeAccess]:
-    """Each region's Kubernetes API: its fake, with a real EKS bearer token."""
+def kube_access(
+    platform: Platform, fakes: dict[str, FakeKubernetes], credentials: Any = None
+) -> dict[str, kube.KubeAccess]:
+    """Each region's Kubernetes API: its fake, with a real EKS bearer token (signed with `credentials`, a
+    callable; default: boto3's chain)."""
+    sign = credentials or (lambda: boto3.Session().get_credentials())
     return {
         role: kube.KubeAccess(
             host=fake.url,
-            token=kube.EksTokens(
-                platform.region(role).cluster_name, REGIONS[role], lambda: boto3.Session().get_credentials()
-            ),
+            token=kube.EksTokens(platform.region(role).cluster_name, platform.region(role).region, sign),
         )
         for role, fake in fakes.items()
     }
