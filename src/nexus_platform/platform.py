@@ -120,8 +120,9 @@ def from_outputs(env: str, outputs: dict[str, Any]) -> Platform:
         ) from None
 
 
-def load(env: str, outputs_file: Path | None = None) -> Platform:
-    """The model of `env`, from `outputs_file` if given, else from its applied Terraform state."""
+def load(env: str, outputs_file: Path | None) -> Platform:
+    """The model of `env` from `outputs_file` (`terraform output -json`); without one, a one-line error saying
+    where to get it (the sandbox's state is read by connect.platform)."""
     if env not in model.ENVIRONMENTS:
         raise InputError(f"unknown environment {env!r}", hint=f"use one of: {', '.join(model.ENVIRONMENTS)}")
     if outputs_file is not None:
@@ -136,13 +137,6 @@ def load(env: str, outputs_file: Path | None = None) -> Platform:
         if not isinstance(outputs, dict):
             raise InputError(f"{outputs_file} is not a JSON object", hint="terraform output -json > FILE")
         return from_outputs(env, outputs)
-    if model.environment(env).endpoint_url is not None:  # the emulated environment: its state is here
-        from nexus_platform.sandbox.controlplane import ControlPlane  # noqa: PLC0415
-
-        plane = ControlPlane()
-        if plane.emulator() is None or plane.applied_record() is None:
-            raise InputError("the sandbox is not running", hint="run `nexus up` first")
-        return from_outputs(env, plane.root().outputs())
     raise InputError(
         f"no outputs for {env!r}: this machine has no access to its Terraform state",
         hint="run `terraform output -json > outputs.json` where the state is and pass --outputs outputs.json",

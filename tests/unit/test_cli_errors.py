@@ -83,8 +83,8 @@ def run(args: list[str], state: Path, **env: str) -> subprocess.CompletedProcess
     return subprocess.run([*NEXUS, *args], capture_output=True, text=True, env=base, timeout=120, check=False)
 
 
-def one_line(result: subprocess.CompletedProcess[str], expected: str) -> None:
-    assert result.returncode == 1, result.stderr
+def one_line(result: subprocess.CompletedProcess[str], expected: str, code: int = 1) -> None:
+    assert result.returncode == code, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
@@ -171,3 +171,25 @@ def test_postgres_connection_errors_are_mapped() -> None:
 
 def test_other_errors_are_not_mapped() -> None:
     assert errormap.describe(ValueError("a bug")) is None
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--env", "production", "--world", "local"], "production runs on AWS: there is no local world"),
+        (["--env", "production", "--outage", "primary"], "--outage rehearses a regional outage against the"),
+        (["--env", "production", "--world", "moon"], "unknown world 'moon'"),
+        (["--env", "production", "--kube-api", "dr"], "--kube-api 'dr' is not ROLE=URL"),
+        (["--env", "production", "--api-url", "west=http://x"], "unknown region role 'west'"),
+        (["--env", "sandbox", "--world", "local", "--kube-api", "dr=http://x"], "--kube-api: for the AWS world"),
+        (["--env", "sandbox", "--outage", "primary"], "--outage: for the AWS world only"),
+    ],
+)
+@pytest.mark.parametrize("command", ["status", "failover", "failback", "watch"])
+def test_how_to_reach_the_platform_is_checked_first(
+    command: str, options: list[str], expected: str, tmp_path: Path
+) -> None:
+    """Options that cannot go together fail in one line before anything is read or changed."""
+    result = run(["dr", command, "--outputs", OUTPUTS, *options], tmp_path)
+    one_line(result, expected, code=2)  # bad input: the usage error's code
+    assert not (tmp_path / "journal").exists()

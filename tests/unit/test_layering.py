@@ -43,3 +43,17 @@ def test_only_connect_tells_environments_apart_by_name() -> None:
         and ('== "sandbox"' in path.read_text() or '!= "sandbox"' in path.read_text())
     ]
     assert not offenders, f"ask connect.emulated(env) instead: {offenders}"
+
+
+def test_the_platform_model_does_not_reach_into_the_sandbox() -> None:
+    """platform.py reads Terraform outputs; the sandbox's applied state is connect.platform_of's to read."""
+    wrong = [name for name in imports(PACKAGE / "platform.py") if name.startswith(UPPER)]
+    assert not wrong, wrong
+
+
+def test_the_cli_is_thin() -> None:
+    """One module per command group, none much over 300 lines: logic goes to runbooks/, world/ or sandbox/."""
+    modules = [PACKAGE / "cli.py", *(PACKAGE / "commands").glob("*.py")]
+    sizes = {path.name: len(path.read_text().splitlines()) for path in modules}
+    assert all(size <= 330 for size in sizes.values()), sizes
+    assert not [name for path in modules for name in imports(path) if name.startswith(("boto3", "botocore"))]

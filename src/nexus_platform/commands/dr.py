@@ -16,10 +16,19 @@ import typer
 from rich.table import Table
 
 from nexus_platform import connect as choose
-from nexus_platform import model, telemetry
+from nexus_platform import model
 from nexus_platform.commands.common import EnvOption, Output, OutputOption, console
+from nexus_platform.commands.reach import (
+    ApiUrlOption,
+    KubeApiOption,
+    KubeCaOption,
+    OutageOption,
+    WorldOption,
+    reach_of,
+)
 from nexus_platform.errors import NexusError
 from nexus_platform.runbooks import dr as runbooks
+from nexus_platform.runbooks import outcome
 from nexus_platform.runbooks import watch as watching
 from nexus_platform.runbooks.readiness import readiness
 
@@ -45,16 +54,26 @@ ResumeOption = Annotated[
 
 @app.command("status")
 def status(
-    env: EnvOption = "sandbox", outputs: OutputsOption = None, output: OutputOption = Output.text
+    *,
+    env: EnvOption = "sandbox",
+    outputs: OutputsOption = None,
+    world: WorldOption = None,
+    kube_api: KubeApiOption = None,
+    kube_ca: KubeCaOption = None,
+    api_url: ApiUrlOption = None,
+    outage: OutageOption = None,
+    output: OutputOption = Output.text,
 ) -> None:
     """Readiness of the DR region (replica lag vs the RPO, capacity, health checks, DNS TTLs, secret
     replicas and KMS keys in DR, backup age): PASS/WARN/FAIL each. Exits 1 on any FAIL."""
-    target = choose.target(env, outputs)
-    checks = readiness(target, choose.control_clients(env))
+    reach = reach_of(world, kube_api, kube_ca, api_url, outage)
+    target = choose.target(env, outputs, reach)
+    checks = readiness(target, choose.control_clients(env, reach))
     failed = [c for c in checks if c.status == "FAIL"]
     if output is Output.json:
         payload = {
             "env": env,
+            "world": target.world.name,
             "ok": not failed,
             "checks": [c.__dict__ for c in checks],
             "topology": runbooks.topology(target),
@@ -82,6 +101,7 @@ def _run(
     resume: str | None,
     params: dict[str, Any],
     output: Output,
+    reach: choose.Reach,
 ) -> None:
     from nexus_platform.ops import run as engine  # noqa: PLC0415
     from nexus_platform.ops.context import Context  # noqa: PLC0415
@@ -89,7 +109,9 @@ def _run(
 
     runbook = runbooks.failover() if runbook_name == "dr.failover" else runbooks.failback()
     try:
-        target = choose.target(env, outputs)
+        # The world is one of the run's parameters: a resume in another world is refused.
+        params = {**params, "world": reach.world_for(env)}
+        target = choose.target(env, outputs, reach)
     except NexusError as exc:
         from nexus_platform import audit  # noqa: PLC0415
 
@@ -112,43 +134,13 @@ def _run(
     # The RTO's clock starts at the detection (the watch's first failed check, or --since), else at the run's
     # first start: a resumed run keeps both from its journal.
     since = report.params.get("detected_at") or report.started.timestamp()
-    summary = _summary(report, target, float(since), before, after)
+    summary = outcome.summary(report, target, float(since), before, after)
     if output is Output.json:
         console.print_json(json.dumps({**report_json(report), **summary}))
         return
     console.print(render_report(report))
     for key, value in summary.items():
         console.print(f"{key}: {value}", highlight=False)
-
-
-def _summary(
-    report: Any, target: runbooks.Target, since: float, before: dict[str, Any], after: dict[str, Any]
-) -> dict[str, Any]:
-    """RTO from the detection (or the run's start) to the verified write; the RPO bound (lag at the fence)."""
-    verify = next((s for s in report.steps if s.name == "verify"), None)
-    ended = (
-        verify.ended.timestamp()
-        if verify is not None and verify.ended is not None
-        else report.ended.timestamp()
-    )
-    fence = next((s for s in report.steps if s.name == "fence-primary" and s.result), None)
-    rpo = fence.result.get("rpo_bound_seconds") if fence is not None and fence.result else None
-    summary: dict[str, Any] = {
-        "rto_seconds": round(ended - since, 2),
-        "rto_target_seconds": telemetry.RTO_TARGET_SECONDS,
-        "rpo_bound_seconds": None if rpo is None else round(float(rpo), 3),
-        # What the fence could not reach (the primary region's APIs down): do it when the region answers.
-        "unfenced": fence.result.get("unfenced", {}) if fence is not None and fence.result else {},
-        "rpo_target_seconds": target.platform.rpo_target_seconds,
-        "topology_before": before,
-        "topology_after": after,
-    }
-    if report.runbook == "dr.failback":
-        readiness = next((s for s in report.steps if s.name == "readiness" and s.result), None)
-        wanted = readiness.result.get("topology") if readiness is not None and readiness.result else None
-        summary["topology_restored"] = after == (wanted or runbooks.STEADY)
-        summary["topology_wanted"] = wanted
-    return summary
 
 
 @app.command("failover")
@@ -165,6 +157,11 @@ def failover(
     execute: ExecuteOption = False,
     force: ForceOption = False,
     resume: ResumeOption = None,
+    world: WorldOption = None,
+    kube_api: KubeApiOption = None,
+    kube_ca: KubeCaOption = None,
+    api_url: ApiUrlOption = None,
+    outage: OutageOption = None,
     output: OutputOption = Output.text,
 ) -> None:
     """Fail over to the DR region: readiness, fence the primary, promote the DR database, fail the cache
@@ -178,6 +175,7 @@ def failover(
         resume=resume,
         params={"planned": planned, **({"detected_at": since} if since is not None else {})},
         output=output,
+        reach=reach_of(world, kube_api, kube_ca, api_url, outage),
     )
 
 
@@ -189,32 +187,32 @@ def failback(
     execute: ExecuteOption = False,
     force: ForceOption = False,
     resume: ResumeOption = None,
+    world: WorldOption = None,
+    kube_api: KubeApiOption = None,
+    kube_ca: KubeCaOption = None,
+    api_url: ApiUrlOption = None,
+    outage: OutageOption = None,
     output: OutputOption = Output.text,
 ) -> None:
     """Rebuild the primary region as a replica of the DR region, then switch back (planned: nothing lost).
     Afterwards the topology is the one before the failover (checked, reported)."""
-    params = {} if resume else {"restore": _topology_before_failover(env)}
-    _run(
-        "dr.failback", env, outputs, execute=execute, force=force, resume=resume, params=params, output=output
+    reach = reach_of(world, kube_api, kube_ca, api_url, outage)
+    params = (
+        {}
+        if resume
+        else {"restore": outcome.topology_before_failover(model.paths().state_dir, env, reach.world_for(env))}
     )
-
-
-def _topology_before_failover(env: str) -> dict[str, Any] | None:
-    """The topology the last completed failover of `env` recorded before it changed anything (its readiness
-    step's result, in its journal); None when no failover ran here."""
-    from nexus_platform.ops.journal import Journal  # noqa: PLC0415
-
-    journal = Journal(model.paths().state_dir)
-    for run_id in reversed(journal.runs()):
-        try:
-            run = journal.load(run_id)
-        except NexusError:
-            continue
-        if run.runbook == "dr.failover" and run.env == env and run.outcome == "complete":
-            result = run.steps["readiness"].result if "readiness" in run.steps else None
-            topology = result.get("topology") if result else None
-            return dict(topology) if isinstance(topology, dict) else None
-    return None
+    _run(
+        "dr.failback",
+        env,
+        outputs,
+        execute=execute,
+        force=force,
+        resume=resume,
+        params=params,
+        output=output,
+        reach=reach,
+    )
 
 
 def _watch_state(env: str) -> Path:
@@ -250,6 +248,11 @@ def watch(
     ] = None,
     execute: ExecuteOption = False,
     force: ForceOption = False,
+    world: WorldOption = None,
+    kube_api: KubeApiOption = None,
+    kube_ca: KubeCaOption = None,
+    api_url: ApiUrlOption = None,
+    outage: OutageOption = None,
     output: OutputOption = Output.text,
 ) -> None:
     """Watch the primary region from the edge's point of view and fail over when it has failed.
@@ -260,7 +263,8 @@ def watch(
     """
     from nexus_platform import audit  # noqa: PLC0415
 
-    target = choose.target(env, outputs)
+    reach = reach_of(world, kube_api, kube_ca, api_url, outage)
+    target = choose.target(env, outputs, reach)
     platform = target.platform
     if interval is None:
         interval = choose.check_interval(env, platform)
@@ -311,6 +315,7 @@ def watch(
                 resume=None,
                 params={"planned": False, "detected_at": decision.first_failure},
                 output=output,
+                reach=reach,
             )
             return
         time.sleep(interval)

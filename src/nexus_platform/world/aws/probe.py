@@ -12,11 +12,19 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from nexus_platform.errors import NexusError
+from nexus_platform.platform import Platform
 from nexus_platform.world.base import ProbeResult
 
 RECORDS_PATH = "/api/v1/records/"
 PROBE_BODY = {"data": {"probe": "nexus dr"}}
 REGION_HEADER = "x-nexus-region"
+
+
+def platform_urls(platform: Platform) -> tuple[str, dict[str, str]]:
+    """The records API's global URL and each region role's origin URL, from the platform model's names."""
+    return f"https://{platform.api_fqdn}", {
+        role: f"https://{facts.origin_fqdn}" for role, facts in platform.regions.items()
+    }
 
 
 class AwsProbe:
