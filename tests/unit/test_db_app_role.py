@@ -188,16 +188,27 @@ def test_dry_run_by_default_and_audited(
     assert code == 0 and "nothing to do" in out
 
     entries = audit_entries(tmp_path)
-    assert [(e["executed"], e["outcome"], len(e["steps"])) for e in entries] == [
-        (False, "dry run", 3),
-        (True, "complete", 3),
-        (True, "complete", 0),
+    # The dry run lists the runbook's steps; an executed run says what each step did (skipped: not needed;
+    # owning the database gives its public schema too, since PostgreSQL 15 makes it pg_database_owner's).
+    assert [(e["executed"], e["outcome"]) for e in entries] == [
+        (False, "dry run"),
+        (True, "complete"),
+        (True, "complete"),
     ]
-    assert all(e["operation"] == "db.app-role" and e["database"] == database for e in entries)
+    assert entries[1]["steps"] == {
+        "create-role": "ok",
+        "set-password": "skipped",
+        "own-database": "ok",
+        "grant-schema": "skipped",
+    }
+    assert set(entries[2]["steps"].values()) == {"skipped"}
+    assert all(e["operation"] == "db.app-role" and e["params"]["database"] == database for e in entries)
     assert "first-password-1" not in (tmp_path / "audit.log").read_text()
+    for journal in (tmp_path / "runs").glob("*.jsonl"):
+        assert "first-password-1" not in journal.read_text()
 
 
-def test_a_run_stopped_mid_way_is_audited_with_how_far_it_got(
+def test_a_run_stopped_mid_way_is_audited_and_resumed(
     secrets: Any,
     pg: PostgresServer,
     database: str,
@@ -205,21 +216,34 @@ def test_a_run_stopped_mid_way_is_audited_with_how_far_it_got(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The database drops the connection after the first statement (faked at approle.apply's boundary: the
-    first step really runs, then a psycopg error): one line, and the audit log says how far it got."""
-    real_apply = approle.apply
+    """The database drops the connection after the first statement (faked at approle.apply_step's boundary:
+    the first step really runs, then a psycopg error): one line, the audit log says how far it got, and
+    `--resume RUN_ID` finishes the rest."""
+    real_step = approle.apply_step
+    taken: list[str] = []
 
-    def dies_after_one(target: Any, steps: Any, on_step: Any = None) -> None:
-        real_apply(target, steps[:1], on_step=on_step)
-        raise psycopg.OperationalError("server closed the connection unexpectedly")
+    def dies_after_one(target: Any, name: str) -> None:
+        if taken:
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        taken.append(name)
+        real_step(target, name)
 
-    monkeypatch.setattr(approle, "apply", dies_after_one)
+    monkeypatch.setattr(approle, "apply_step", dies_after_one)
     args = ["db", "app-role", "--env", "production", "--database", database, "--execute"]
     code, _, err = invoke(args, monkeypatch, capsys, tmp_path)
     assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert "cannot use the PostgreSQL database: server closed the connection" in err
+    assert "server closed the connection" in err
     (entry,) = audit_entries(tmp_path)
-    assert entry["outcome"] == "stopped after 1 of 3 steps" and entry["steps"] == ["create-role"]
+    assert entry["outcome"] == "failed"
+    assert entry["steps"]["create-role"] == "ok" and entry["steps"]["own-database"] == "failed"
+    owner = f"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{database}'"
+    assert pg.execute(owner) != [("nexus_app",)]  # created, but not yet the owner of its database
+
+    monkeypatch.setattr(approle, "apply_step", real_step)
+    code, _, err = invoke([*args, "--resume", entry["run_id"]], monkeypatch, capsys, tmp_path)
+    assert code == 0, err
+    assert audit_entries(tmp_path)[-1]["outcome"] == "complete"
+    assert login(pg, database, "first-password-1")
 
 
 def test_unreachable_database_is_one_line_with_a_hint(

@@ -38,13 +38,17 @@ def db_app_role(
     execute: Annotated[
         bool, typer.Option("--execute", help="make the changes (default: only show them)")
     ] = False,
+    resume: Annotated[
+        str | None, typer.Option("--resume", metavar="RUN_ID", help="continue a run that was interrupted")
+    ] = None,
     output: OutputOption = Output.text,
 ) -> None:
     """Create nexus-api's PostgreSQL role from its Secrets Manager secret, or bring it back in step.
 
     Needs the primary database reachable: run it inside the VPC, or forward a port and pass
     --db-host/--db-port.
-    Dry run unless --execute; every run is recorded in the audit log.
+    Dry run unless --execute; an executed run is journaled (--resume RUN_ID) under the environment's lock;
+    every run is recorded in the audit log.
     """
     from nexus_platform.database import approle  # noqa: PLC0415
 
@@ -74,26 +78,26 @@ def db_app_role(
             database=database,
         )
         raise
+    from nexus_platform.ops import run as engine  # noqa: PLC0415
+    from nexus_platform.ops.context import Context  # noqa: PLC0415
+    from nexus_platform.ops.report import report_json  # noqa: PLC0415
+    from nexus_platform.runbooks import app_role  # noqa: PLC0415
+
     where = {"env": env, "host": target.host, "port": target.port, "database": database}
-    done: list[approle.Step] = []
-    try:
-        if execute:
-            approle.apply(target, steps, on_step=done.append)
-    finally:
-        outcome = (
-            "complete" if len(done) == len(steps) else f"stopped after {len(done)} of {len(steps)} steps"
-        )
-        audit.append(
-            "db.app-role",
-            executed=execute,
-            outcome=outcome if execute else "dry run",
-            role=target.app.username,
-            steps=[step.name for step in (done if execute else steps)],
-            **where,
-        )
+    params = {"host": target.host, "port": target.port, "database": database, "role": target.app.username}
+    runbook = app_role.runbook(target)
+    ctx = Context(env=env, params=params, world=target, quiet=output is Output.json)
+    report = None
+    if execute:
+        # Journaled, under the environment's lock, audited; each step re-checks the database first.
+        report = engine.execute(runbook, ctx, state_dir=model.paths().state_dir, resume=resume)
+    else:
+        engine.plan(runbook, ctx)  # audited as a dry run
     if output is Output.json:
-        payload = {**where, "role": target.app.username, "executed": execute}
+        payload: dict[str, Any] = {**where, "role": target.app.username, "executed": execute}
         payload["steps"] = [asdict(step) for step in steps]
+        if report is not None:
+            payload["run"] = report_json(report)
         console.print_json(json.dumps(payload))
         return
     if not steps:

@@ -141,8 +141,32 @@ def _app_login_works(target: Target) -> bool:
         return False
 
 
-def plan(target: Target) -> list[Step]:
-    """What the role still needs, in order; empty when it matches the secret."""
+@dataclass(frozen=True)
+class RoleState:
+    """What the database says about the application's role now."""
+
+    exists: bool
+    login_works: bool
+    owns_database: bool
+    schema_ok: bool
+
+
+# Every step the role can need, in order, with what makes it unnecessary.
+STEPS: tuple[tuple[str, str], ...] = (
+    ("create-role", "create login role {user} with the password from its secret"),
+    ("set-password", "set the password of {user} to the one in its secret"),
+    ("own-database", "make {user} the owner of database {database}"),
+    ("grant-schema", "grant {user} all privileges on schema public"),
+)
+
+
+def describe(name: str, target: Target) -> str:
+    template = dict(STEPS)[name]
+    return template.format(user=repr(target.app.username), database=repr(target.database))
+
+
+def state(target: Target) -> RoleState:
+    """Read the role's state (as the master user; the login is tried as the application)."""
     user = target.app.username
     with _connect(target, target.master, what="the master user") as conn:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone() is not None
@@ -152,19 +176,31 @@ def plan(target: Target) -> list[Step]:
         schema_ok = exists and bool(
             conn.execute("SELECT has_schema_privilege(%s, 'public', 'CREATE')", (user,)).fetchone()[0]  # type: ignore[index]
         )
-    steps: list[Step] = []
-    if not exists:
-        steps.append(Step("create-role", f"create login role {user!r} with the password from its secret"))
-    elif not _app_login_works(target):
-        steps.append(Step("set-password", f"set the password of {user!r} to the one in its secret"))
-    if owner_row is None or owner_row[0] != user:
-        steps.append(Step("own-database", f"make {user!r} the owner of database {target.database!r}"))
-    if not schema_ok:
-        steps.append(Step("grant-schema", f"grant {user!r} all privileges on schema public"))
-    return steps
+    return RoleState(
+        exists=exists,
+        login_works=exists and _app_login_works(target),
+        owns_database=owner_row is not None and owner_row[0] == user,
+        schema_ok=schema_ok,
+    )
 
 
-def _statement(step: Step, target: Target) -> sql.Composed:
+def satisfied(name: str, now: RoleState) -> bool:
+    """True when the role needs no step `name`. A role still to be created gets its password with it."""
+    return {
+        "create-role": now.exists,
+        "set-password": not now.exists or now.login_works,
+        "own-database": now.owns_database,
+        "grant-schema": now.schema_ok,
+    }[name]
+
+
+def plan(target: Target) -> list[Step]:
+    """What the role still needs, in order; empty when it matches the secret."""
+    now = state(target)
+    return [Step(name, describe(name, target)) for name, _ in STEPS if not satisfied(name, now)]
+
+
+def _statement(name: str, target: Target) -> sql.Composed:
     user, password = sql.Identifier(target.app.username), sql.Literal(target.app.password)
     statements: dict[str, Callable[[], sql.Composed]] = {
         "create-role": lambda: sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(user, password),
@@ -174,21 +210,22 @@ def _statement(step: Step, target: Target) -> sql.Composed:
         ),
         "grant-schema": lambda: sql.SQL("GRANT ALL ON SCHEMA public TO {}").format(user),
     }
-    return statements[step.name]()
+    return statements[name]()
 
 
-def apply(target: Target, steps: list[Step], on_step: Callable[[Step], None] | None = None) -> None:
-    """Take the planned steps, one statement each (after a crash a re-plan lists only what is left)."""
-    if not steps:
-        return
+def apply_step(target: Target, name: str) -> None:
+    """Take one step: one statement as the master user."""
     with _connect(target, target.master, what="the master user") as conn:
-        for step in steps:
-            try:
-                conn.execute(_statement(step, target))
-            except psycopg.Error as exc:
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise NexusError(
-                    f"{step.name} failed: {first}", hint="the master user needs CREATEROLE (RDS grants it)"
-                ) from None
-            if on_step:
-                on_step(step)
+        try:
+            conn.execute(_statement(name, target))
+        except psycopg.Error as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise NexusError(
+                f"{name} failed: {first}", hint="the master user needs CREATEROLE (RDS grants it)"
+            ) from None
+
+
+def apply(target: Target, steps: list[Step]) -> None:
+    """Take the planned steps in order (after a crash a re-plan lists only what is left)."""
+    for step in steps:
+        apply_step(target, step.name)

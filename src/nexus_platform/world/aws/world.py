@@ -1,5 +1,5 @@
-"""The AWS world: the runbooks' interfaces (world/base.py) over boto3 and the Kubernetes API, one module per
-adapter (database.py, cache.py, traffic.py, compute.py, probe.py) over world/aws/<service>/{actions,probes}.py.
+"""The AWS world: the runbooks' interfaces (world/base.py) over boto3 and the Kubernetes API, one module
+per adapter (database.py, cache.py, traffic.py, compute.py, probe.py) over <service>/{actions,probes}.py.
 
 - Database: RDS for PostgreSQL, a primary and its cross-region read replica. Fence = revoke the application's
   path to the database (the DB security group's ingress from the nodes' security groups); promote =
