@@ -57,3 +57,11 @@ def test_the_cli_is_thin() -> None:
     sizes = {path.name: len(path.read_text().splitlines()) for path in modules}
     assert all(size <= 330 for size in sizes.values()), sizes
     assert not [name for path in modules for name in imports(path) if name.startswith(("boto3", "botocore"))]
+
+
+def test_one_copy_of_the_local_postgresql_discovery() -> None:
+    """Finding PostgreSQL's binaries and running them as the postgres user lives in nexus-api's localservers;
+    the sandbox's PostgreSQL uses it (the platform runs that package's service anyway)."""
+    sources = [*PACKAGE.rglob("*.py"), *(ROOT / "services" / "nexus-api" / "src").rglob("*.py")]
+    holders = [path.name for path in sources if '"/usr/lib/postgresql"' in path.read_text()]
+    assert holders == ["localservers.py"], holders

@@ -38,8 +38,11 @@ def free_port() -> int:
 
 
 def pg_bin_dir() -> Path:
-    """The newest installed PostgreSQL's bin directory (or NEXUS_API_TEST_PG_BIN_DIR)."""
-    override = os.environ.get("NEXUS_API_TEST_PG_BIN_DIR")
+    """The newest installed PostgreSQL's bin directory (or NEXUS_PG_BIN_DIR / NEXUS_API_TEST_PG_BIN_DIR).
+
+    The one copy of this discovery: the platform's sandbox (nexus_platform/world/local/postgres.py) uses it
+    too, as it runs this package's service."""
+    override = os.environ.get("NEXUS_PG_BIN_DIR") or os.environ.get("NEXUS_API_TEST_PG_BIN_DIR")
     candidates = [Path(override)] if override else []
     candidates += sorted(
         Path("/usr/lib/postgresql").glob("*/bin"),
@@ -51,7 +54,7 @@ def pg_bin_dir() -> Path:
         if out.returncode == 0:
             candidates.append(Path(out.stdout.strip()))
     for candidate in candidates:
-        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
+        if all((candidate / tool).exists() for tool in ("postgres", "initdb", "pg_ctl")):
             return candidate
     raise LocalServerError(
         "PostgreSQL server binaries (initdb, pg_ctl) not found: install the Debian package 'postgresql'"
@@ -66,15 +69,17 @@ def redis_server_binary() -> str:
 
 
 @dataclass(frozen=True)
-class _RunAs:
+class RunAs:
     """Who runs the PostgreSQL processes: ourselves, or the ``postgres`` user when we are root."""
 
     uid: int | None = None
     gid: int | None = None
+    # libpq (a replica's WAL receiver, pg_basebackup) looks for client certificates under $HOME/.postgresql:
+    # root's home is unreadable to the postgres user, and an unreadable file is an error, not an absence.
     home: str | None = None
 
     @classmethod
-    def detect(cls) -> _RunAs:
+    def detect(cls) -> RunAs:
         if os.geteuid() != 0:
             return cls()
         try:
@@ -107,9 +112,10 @@ class _RunAs:
             )
         return proc
 
-    def own(self, path: Path) -> None:
+    def own(self, *paths: Path) -> None:
         if self.uid is not None and self.gid is not None:
-            os.chown(path, self.uid, self.gid)
+            for path in paths:
+                os.chown(path, self.uid, self.gid)
 
 
 @dataclass
@@ -120,7 +126,7 @@ class PostgresServer:
     port: int
     durable: bool = False
     bin_dir: Path = field(default_factory=pg_bin_dir)
-    run_as: _RunAs = field(default_factory=_RunAs.detect)
+    run_as: RunAs = field(default_factory=RunAs.detect)
 
     @property
     def data_dir(self) -> Path:

@@ -10,7 +10,6 @@ only); everything else over TCP with TLS and SCRAM passwords, as RDS with ``rds.
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -20,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from nexus_api import localservers
+from nexus_api.localservers import RunAs
 from psycopg import sql
 
 from nexus_platform.errors import NexusError
 from nexus_platform.world.local.processes import ProcessManager, ProcessRecord
 
-SERVER_USER = "postgres"
+SERVER_USER = localservers.PG_USER
 REPLICATION_USER = "replicator"
 _REPLICATION_CONF = "nexus-replication.conf"
 # The fence lives in a file of its own, not in postgresql.auto.conf: pg_basebackup copies the latter, and a
@@ -39,47 +40,25 @@ _FENCE_HBA = "host all all all reject  # nexus-fence: no application login until
 
 
 def bin_dir() -> Path:
-    """The newest installed PostgreSQL's binaries (NEXUS_PG_BIN_DIR overrides)."""
-    override = os.environ.get("NEXUS_PG_BIN_DIR")
-    candidates = [Path(override)] if override else []
-    candidates += sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
-        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
-        reverse=True,
-    )
-    for candidate in candidates:
-        if (candidate / "postgres").exists() and (candidate / "initdb").exists():
-            return candidate
-    raise NexusError("PostgreSQL server binaries not found", hint="install the Debian package postgresql")
+    """The newest installed PostgreSQL's binaries (NEXUS_PG_BIN_DIR overrides): nexus-api's discovery, the one
+    copy of it."""
+    try:
+        return localservers.pg_bin_dir()
+    except localservers.LocalServerError:
+        raise NexusError(
+            "PostgreSQL server binaries not found", hint="install the Debian package postgresql"
+        ) from None
 
 
-@dataclass(frozen=True)
-class RunAs:
+def run_as() -> RunAs:
     """Who owns and runs the server: ourselves, or the postgres user when we are root."""
-
-    uid: int | None
-    gid: int | None
-    # libpq (the replica's WAL receiver, pg_basebackup) looks for client certificates under $HOME/.postgresql:
-    # root's home is unreadable to the postgres user, and an unreadable file is an error, not an absence.
-    home: str | None = None
-
-    @classmethod
-    def detect(cls) -> RunAs:
-        if os.geteuid() != 0:
-            return cls(None, None)
-        try:
-            entry = pwd.getpwnam(SERVER_USER)
-        except KeyError:
-            raise NexusError(
-                "running as root, which PostgreSQL refuses, and there is no 'postgres' user to run it as",
-                hint="install the Debian package postgresql (it creates the user)",
-            ) from None
-        return cls(entry.pw_uid, entry.pw_gid, entry.pw_dir)
-
-    def own(self, *paths: Path) -> None:
-        if self.uid is not None and self.gid is not None:
-            for path in paths:
-                os.chown(path, self.uid, self.gid)
+    try:
+        return RunAs.detect()
+    except localservers.LocalServerError:
+        raise NexusError(
+            "running as root, which PostgreSQL refuses, and there is no 'postgres' user to run it as",
+            hint="install the Debian package postgresql (it creates the user)",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -113,7 +92,7 @@ class LocalPostgres:
         self.root = root
         self.port = port
         self.processes = processes
-        self.run_as = RunAs.detect()
+        self.run_as = run_as()
         self.bin = bin_dir()
         self._building: Path | None = None  # a data directory being made, not yet the server's
 
