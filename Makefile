@@ -9,7 +9,7 @@ BIN         := $(VENV)/bin
 STAMPS      := .nexus/stamps
 # Debian packages the tests and the sandbox use (installed only when missing; their services are not
 # started: a policy-rc.d guard stops the packages' init scripts from launching daemons during install).
-APT_PACKAGES := postgresql redis-server wrk prometheus prometheus-alertmanager prometheus-blackbox-exporter \
+APT_PACKAGES := postgresql redis-server wrk prometheus prometheus-alertmanager prometheus-blackbox-exporter prometheus-pushgateway \
                 haproxy prometheus-postgres-exporter
 CHECKOV_VERSION := 3.3.30
 

@@ -33,7 +33,7 @@ CI_IMAGE_TAR    ?= $(CI_BUILD_DIR)/image/$(CI_SERVICE).tar
 CI_STAMP        ?= .nexus/stamps/ci-setup
 # Extra pytest arguments of ci-unit (e.g. a subset: CI_UNIT_ARGS=tests/test_config.py).
 CI_UNIT_ARGS    ?=
-CI_SHELL_SCRIPTS = $(wildcard $(CI_DIR)/scripts/*.sh scripts/*.sh)
+CI_SHELL_SCRIPTS = $(wildcard $(CI_DIR)/scripts/*.sh scripts/*.sh scripts/lib/*.sh)
 CI_YAML         ?= $(CI_DIR)
 
 # The image tag: the commit's first 12 hex digits (ECR tags are immutable, so one commit is one image).
@@ -82,7 +82,7 @@ ci-lint: $(CI_STAMP) ## lint: ruff, mypy, hadolint, shellcheck, yamllint
 	$(BIN)/hadolint $(CI_SERVICE_DIR)/Dockerfile $(CI_DIR)/jenkins/tools.Dockerfile; \
 	$(CI_PYTHON) -m ruff check --quiet $(CI_DIR)/scripts && $(CI_PYTHON) -m ruff format --check --quiet $(CI_DIR)/scripts; \
 	$(CI_PYTHON) -m mypy --strict --no-error-summary $(CI_DIR)/scripts/*.py; \
-	$(BIN)/shellcheck --severity=style $(CI_SHELL_SCRIPTS); \
+	$(BIN)/shellcheck --external-sources --severity=style $(CI_SHELL_SCRIPTS); \
 	$(BIN)/yamllint --strict -c $(CI_DIR)/.yamllint $(CI_YAML); \
 	echo "ci-lint: ok"
 

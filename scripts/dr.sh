@@ -5,12 +5,8 @@
 #   ./scripts/dr.sh failback [--execute]              rebuild the primary region and switch back
 # Every other argument goes to `nexus dr` as it is (e.g. --env production --outputs outputs.json).
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-nexus="${NEXUS:-${root}/.venv/bin/nexus}"
-if [[ ! -x "${nexus}" ]]; then
-  echo "error: ${nexus} not found (run \`make setup\` in ${root}, or set NEXUS to the nexus command)" >&2
-  exit 2
-fi
+# shellcheck source-path=SCRIPTDIR source=lib/nexus.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/nexus.sh"
 if [[ $# -eq 0 ]]; then
   set -- status
 fi

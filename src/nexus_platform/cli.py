@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from nexus_platform import __version__, errormap, logs
-from nexus_platform.commands import db, doctor, infra, sandbox
+from nexus_platform.commands import backup, db, doctor, infra, sandbox, scale
 from nexus_platform.commands import dr as dr_commands
 from nexus_platform.commands.common import console, err_console
 from nexus_platform.errors import InputError, NexusError
@@ -30,6 +30,8 @@ app.command()(doctor.doctor)
 app.add_typer(infra.app, name="infra")
 app.add_typer(db.app, name="db")
 app.add_typer(dr_commands.app, name="dr")
+app.add_typer(backup.app, name="backup")
+app.add_typer(scale.app, name="scale")
 
 
 def _version(value: bool) -> None:

@@ -46,6 +46,10 @@ class Reach:
 
     def world_for(self, env: str) -> str:
         """The world `env` runs in with these options; a one-line error for a combination that cannot be."""
+        if env not in model.ENVIRONMENTS:
+            raise InputError(
+                f"unknown environment {env!r}", hint=f"use one of: {', '.join(model.ENVIRONMENTS)}"
+            )
         local = emulated(env)
         world = self.world or ("local" if local else "aws")
         if world not in WORLDS:
@@ -94,10 +98,27 @@ def target(env: str, outputs: Path | None = None, reach: Reach | None = None) ->
     world: World
     if world_name == "local":
         from nexus_platform.sandbox import planes  # noqa: PLC0415
+        from nexus_platform.world.local import api  # noqa: PLC0415
+        from nexus_platform.world.local.backups import LocalBackups  # noqa: PLC0415
+        from nexus_platform.world.local.scaling import LocalScaling  # noqa: PLC0415
         from nexus_platform.world.local.world import sandbox_world  # noqa: PLC0415
 
         control, data = planes.running()
-        world = sandbox_world(data, lambda region: control.client("secretsmanager", region))
+        facts = {role: platform.region(role) for role in model.ROLES}
+        backups = LocalBackups(
+            data.postgres,
+            lambda role: control.client("s3", facts[role].region),
+            regions={role: f.region for role, f in facts.items()},
+            buckets={role: f.state_bucket for role, f in facts.items()},
+            sources={role: f.db_instance_identifier for role, f in facts.items()},
+            database=api.database_name(data.chart),
+        )
+        world = sandbox_world(
+            data,
+            lambda region: control.client("secretsmanager", region),
+            backups,
+            LocalScaling(data, data.chart),
+        )
     else:
         world = _aws(env, platform, reach)
     return Target(world=world, platform=platform)
@@ -171,6 +192,18 @@ def control_clients(env: str, reach: Reach | None = None) -> Clients:
     from nexus_platform import awsapi  # noqa: PLC0415
 
     return awsapi.client
+
+
+def pushgateway(env: str) -> str | None:
+    """Where `env`'s toolkit metrics go: the sandbox's Pushgateway, else NEXUS_PUSHGATEWAY_URL (e.g. a port
+    forwarded to the cluster's), else nowhere."""
+    if emulated(env):
+        from nexus_platform.sandbox import planes  # noqa: PLC0415
+
+        return planes.both()[1].pushgateway_url()
+    import os  # noqa: PLC0415
+
+    return os.environ.get("NEXUS_PUSHGATEWAY_URL") or None
 
 
 def check_interval(env: str, platform: platform_model.Platform) -> float:

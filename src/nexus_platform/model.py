@@ -211,6 +211,7 @@ class SandboxConfig:
     prometheus_port: int
     alertmanager_port: int
     blackbox_port: int
+    pushgateway_port: int
     scrape_interval_s: int
     regions: dict[str, RegionPorts]
     # Alert name -> the `for:` the sandbox evaluates it with (its time runs faster); the rule files keep
@@ -226,6 +227,7 @@ class SandboxConfig:
             "prometheus": self.prometheus_port,
             "alertmanager": self.alertmanager_port,
             "blackbox": self.blackbox_port,
+            "pushgateway": self.pushgateway_port,
         }
         for role, region in self.regions.items():
             named.update({f"{role}-{name}": port for name, port in region.all().items()})
@@ -350,6 +352,7 @@ def sandbox_config(path: Path | None = None) -> SandboxConfig:
         prometheus_port=monitoring.port("prometheus_port"),
         alertmanager_port=monitoring.port("alertmanager_port"),
         blackbox_port=monitoring.port("blackbox_port"),
+        pushgateway_port=monitoring.port("pushgateway_port"),
         scrape_interval_s=monitoring.integer("scrape_interval_s", 1, 300),
         regions=regions,
         alert_for=monitoring.durations("alert_for"),

@@ -174,3 +174,34 @@ def render(samples: Iterable[Sample]) -> str:
             selector = f"{{{labels}}}" if labels else ""
             lines.append(f"{name}{selector} {_format_value(sample.value)}")
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def push(url: str, samples: Iterable[Sample], grouping: Mapping[str, str], *, timeout: float = 5.0) -> None:
+    """Replace the group `grouping` of job nexus-ops on the Pushgateway at `url` with `samples` (PUT: the
+    Pushgateway's own API, `/metrics/job/<job>/<label>/<value>...`)."""
+    import urllib.error  # noqa: PLC0415
+    import urllib.parse  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    from nexus_platform.errors import NexusError  # noqa: PLC0415
+
+    path = f"/metrics/job/{PUSH_JOB}" + "".join(
+        f"/{urllib.parse.quote(key, safe='')}/{urllib.parse.quote(value, safe='')}"
+        for key, value in sorted(grouping.items())
+    )
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise NexusError(f"Pushgateway URL {url!r} is not http(s)")
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+        url.rstrip("/") + path,
+        data=render(samples).encode(),
+        method="PUT",
+        headers={"Content-Type": "text/plain; version=0.0.4"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
+            answer.read()
+    except (OSError, ValueError) as exc:
+        raise NexusError(
+            f"cannot push to the Pushgateway at {url}: {getattr(exc, 'reason', exc)}",
+            hint="is it running (nexus status), or pass another with --pushgateway",
+        ) from None

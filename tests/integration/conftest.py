@@ -35,6 +35,16 @@ def nexus(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.C
     )
 
 
+def nexus_json(*args: str, env: dict[str, str], timeout: float = 300) -> tuple[int, dict[str, Any], str]:
+    """`nexus ARGS --output json`: its exit code, its JSON (empty when it printed none) and its stderr."""
+    result = nexus(*args, "--output", "json", env=env, timeout=timeout)
+    try:
+        payload = json.loads(result.stdout) if result.stdout.strip() else {}
+    except json.JSONDecodeError:
+        payload = {}
+    return result.returncode, payload, result.stderr
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sandbox_teardown: runs after every other test (it stops the sandbox)")
 

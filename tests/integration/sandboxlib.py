@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,20 @@ from nexus_platform.sandbox import dataplane, planes
 from nexus_platform.world.local.processes import port_accepts
 
 T = TypeVar("T")
+
+
+def journal_reaching(runs: Path, known: set[Path], step: str) -> Path | None:
+    """The journal in `runs` (not one of `known`) whose step `step` has ended, if any (a line being written
+    is skipped)."""
+    for journal in set(runs.glob("*.jsonl")) - known if runs.exists() else ():
+        for line in journal.read_text().splitlines():
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if event.get("event") == "step-end" and event.get("step") == step:
+                return journal
+    return None
 
 
 def wait_for(condition: Callable[[], T], what: str, timeout: float = 30) -> T:

@@ -141,7 +141,7 @@ def test_prometheus_runs_the_repository_rules_against_live_targets(sandbox: dict
 
     targets = wait_for(all_up, "every scrape target up", timeout=60)
     jobs = {t["labels"]["job"] for t in targets}
-    assert {"nexus-api", "blackbox", "postgres", "haproxy", "link"} <= jobs
+    assert {"nexus-api", "blackbox", "postgres", "haproxy", "link", "nexus-ops"} <= jobs
     # The replica's lag reaches the rules' recording rule under the DR region's name.
     dr = sandbox["model"].region("dr").name
     lag = wait_for(

@@ -17,8 +17,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from tests.integration.conftest import NEXUS, nexus
-from tests.integration.sandboxlib import data_plane, wait_for
+from tests.integration.conftest import NEXUS, nexus, nexus_json
+from tests.integration.sandboxlib import data_plane, journal_reaching, wait_for
 
 from nexus_platform import model
 from nexus_platform.secrets import read_secrets
@@ -29,12 +29,7 @@ pytestmark = pytest.mark.integration
 
 
 def dr(sandbox: dict[str, Any], *args: str, timeout: float = 600) -> tuple[int, dict[str, Any], str]:
-    result = nexus("dr", *args, "--output", "json", env=sandbox["env"], timeout=timeout)
-    try:
-        payload = json.loads(result.stdout) if result.stdout.strip() else {}
-    except json.JSONDecodeError:
-        payload = {}
-    return result.returncode, payload, result.stderr
+    return nexus_json("dr", *args, env=sandbox["env"], timeout=timeout)
 
 
 class Writer(threading.Thread):
@@ -124,6 +119,7 @@ def test_dr_status_passes_on_the_steady_sandbox(sandbox: dict[str, Any]) -> None
 
 def test_a_dry_run_changes_nothing(sandbox: dict[str, Any]) -> None:
     state: Path = sandbox["state"]
+    journals = set((state / "runs").glob("*.jsonl")) if (state / "runs").exists() else set()
     code, plan, stderr = dr(sandbox, "failover")
     assert code == 0, stderr
     assert [step["name"] for step in plan["steps"]][:3] == [
@@ -133,7 +129,7 @@ def test_a_dry_run_changes_nothing(sandbox: dict[str, Any]) -> None:
     ]
     code, after, _ = dr(sandbox, "status")
     assert after["topology"] == plan["topology"]
-    assert not list((state / "runs").glob("*.jsonl")) if (state / "runs").exists() else True
+    assert (set((state / "runs").glob("*.jsonl")) if (state / "runs").exists() else set()) == journals
     audit = [json.loads(line) for line in (state / "audit.log").read_text().splitlines()]
     assert audit[-1]["operation"] == "dr.failover" and audit[-1]["executed"] is False
 
@@ -305,11 +301,7 @@ def test_a_watch_started_failover_killed_mid_way_resumes_from_the_cli(sandbox: d
     try:
 
         def fenced() -> Path | None:
-            for journal in set(runs.glob("*.jsonl")) - before if runs.exists() else ():
-                events = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
-                if any(e.get("event") == "step-end" and e.get("step") == "fence-primary" for e in events):
-                    return journal
-            return None
+            return journal_reaching(runs, before, "fence-primary")
 
         journal = wait_for(fenced, "the watch's failover to fence the primary", 120)
         watcher.send_signal(signal.SIGKILL)

@@ -11,18 +11,31 @@ The Kubernetes API has no server in the sandbox: it is faked at the HTTP boundar
 per region (tests/unit/test_world_aws.py's FakeKubernetes), which the official client talks to with an EKS
 bearer token. The probe goes through the sandbox's data plane (its edge and regional load balancers), where
 nexus-api runs for real.
+
+The last part rehearses the production runbooks through the CLI (`nexus dr ... --env sandbox --world aws`):
+status, a planned failover and its failback, and an unplanned failover with the primary region's APIs
+unreachable, SIGKILLed and resumed. The sandbox's data plane does not follow the emulator (promoting an RDS
+instance there promotes no local PostgreSQL), so the records API the runbooks verify through is a stand-in per
+region (FakeApi) behind a global front that answers from the region Route 53's failover records point at: the
+emulator's health checks, read as Route 53 reads them. The checks after each run read the emulator by boto3.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
+import signal
+import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.sandboxlib import data_plane
-from tests.unit.test_world_aws import APP_RULE, FakeKubernetes, kube_access
+from tests.integration.conftest import NEXUS, nexus_json
+from tests.integration.sandboxlib import data_plane, journal_reaching, wait_for
+from tests.unit.test_world_aws import APP_RULE, FakeApi, FakeKubernetes, FakeServer, kube_access
 
 from nexus_platform import awsapi, model
 from nexus_platform import platform as platform_model
@@ -257,9 +270,11 @@ def _remove_pair(target: Target, suffix: str) -> None:
         ]
         # Replicas first: a source cannot go before its replicas.
         for instance in sorted(mine, key=lambda i: not i.get("ReadReplicaSourceDBInstanceIdentifier")):
-            rds.delete_db_instance(
-                DBInstanceIdentifier=instance["DBInstanceIdentifier"], SkipFinalSnapshot=True
-            )
+            # The emulator may list a cross-region replica's source in both regions: delete each once.
+            with contextlib.suppress(rds.exceptions.DBInstanceNotFoundFault):
+                rds.delete_db_instance(
+                    DBInstanceIdentifier=instance["DBInstanceIdentifier"], SkipFinalSnapshot=True
+                )
     for role in model.ROLES:
         ec2 = target.client("ec2", role)
         groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [prefix]}])
@@ -347,3 +362,241 @@ def test_probe_through_the_sandbox_edge(target: Target) -> None:
     read = probe.read(record_id)
     assert read.ok, read.detail
     assert read.region == plane.region("primary")  # the region that stored it
+
+
+# --- the runbooks through the CLI: a rehearsal of production against the emulator --------------------------
+
+
+class RoutedByRoute53(FakeServer):
+    """api.<domain>: answers from the region Route 53's failover records send clients to: the primary while
+    its health check is healthy, else the secondary (read from the emulator as Route 53 reads it: a disabled
+    check is healthy, Inverted turns the verdict round, else over 18% of the checkers must see success)."""
+
+    def __init__(self, target: Target, apis: dict[str, FakeApi]) -> None:
+        self.target, self.apis = target, apis
+        super().__init__()
+
+    def healthy(self, role: str) -> bool:
+        route53 = self.target.client("route53", "primary")
+        check = self.target.platform.region(role).health_check_id
+        config = route53.get_health_check(HealthCheckId=check)["HealthCheck"]["HealthCheckConfig"]
+        if config.get("Disabled"):
+            verdict = True
+        else:
+            seen = route53.get_health_check_status(HealthCheckId=check)["HealthCheckObservations"]
+            passing = sum(1 for o in seen if o["StatusReport"]["Status"].startswith("Success"))
+            verdict = passing > 0.18 * len(seen)
+        return verdict != bool(config.get("Inverted"))
+
+    def handle(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        role = "primary" if self.healthy("primary") else "dr"
+        return self.apis[role].handle(method, path, body)
+
+
+@dataclasses.dataclass
+class Rehearsal:
+    target: Target
+    platform: Platform  # Terraform's platform with the test's database pair in place of Terraform's
+    made: dict[str, Any]
+    options: list[str]
+
+    def dr(self, *args: str, timeout: float = 300) -> tuple[int, dict[str, Any], str]:
+        return nexus_json("dr", *args, *self.options, env=self.target.sandbox["env"], timeout=timeout)
+
+    # What the emulator holds, through boto3 (not through the adapters under test).
+
+    def database(self, role: str) -> dict[str, Any]:
+        identifier = self.platform.region(role).db_instance_identifier
+        found: dict[str, Any] = self.target.client("rds", role).describe_db_instances(
+            DBInstanceIdentifier=identifier
+        )["DBInstances"][0]
+        return found
+
+    def writers(self) -> list[str]:
+        """The roles whose instance is standalone (no replication source); each replica's source must be
+        one of them."""
+        standalone = [
+            role
+            for role in model.ROLES
+            if not self.database(role).get("ReadReplicaSourceDBInstanceIdentifier")
+        ]
+        arns = {self.database(role)["DBInstanceArn"] for role in standalone}
+        for role in set(model.ROLES) - set(standalone):
+            assert self.database(role)["ReadReplicaSourceDBInstanceIdentifier"] in arns
+        return standalone
+
+    def app_rules(self, role: str) -> set[str | None]:
+        return {peer for peer, _ in _rules(self.target, role, self.made[role]["group"])}
+
+    def cache_primary(self) -> str:
+        global_id = self.platform.global_datastore_id
+        groups = self.target.client("elasticache", "dr").describe_global_replication_groups(
+            GlobalReplicationGroupId=global_id, ShowMemberInfo=True
+        )["GlobalReplicationGroups"][0]["Members"]
+        primary = next(m for m in groups if m["Role"] == "PRIMARY")["ReplicationGroupId"]
+        return next(r for r in model.ROLES if self.platform.region(r).cache_replication_group_id == primary)
+
+    def node_groups(self, role: str) -> dict[str, int]:
+        cluster = self.platform.region(role).cluster_name
+        return {
+            g.name: g.desired_size for g in eks_probes.node_groups(self.target.client("eks", role), cluster)
+        }
+
+    def steady(self) -> dict[str, Any]:
+        return {
+            "writers": self.writers(),
+            "cache": self.cache_primary(),
+            "checks": {role: _check_flags(self.target, role) for role in model.ROLES},
+            "replicas": {role: self.target.fakes[role].replicas for role in model.ROLES},
+            "app_rules": {role: self.app_rules(role) for role in model.ROLES},
+        }
+
+
+@pytest.fixture
+def rehearsal(target: Target, tmp_path: Path) -> Iterator[Rehearsal]:
+    """The CLI's options for `--world aws` against the emulator: a database pair of the test's own (a
+    promotion is for good), the fake Kubernetes APIs, and the records API stand-ins behind Route 53."""
+    suffix = uuid.uuid4().hex[:6]
+    apis = {role: FakeApi(target.platform.region(role).region) for role in model.ROLES}
+    front = RoutedByRoute53(target, apis)
+    try:
+        platform, made = _make_pair(target, suffix)
+        outputs = json.loads(json.dumps(target.sandbox["outputs"]))
+        regions = outputs["regions"]["value"] if "value" in outputs["regions"] else outputs["regions"]
+        for role in model.ROLES:
+            regions[role]["db_instance_identifier"] = platform.region(role).db_instance_identifier
+            regions[role]["db_instance_arn"] = platform.region(role).db_instance_arn
+        (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+        options = ["--env", "sandbox", "--world", "aws", "--outputs", str(tmp_path / "outputs.json")]
+        for role in model.ROLES:
+            options += ["--kube-api", f"{role}={target.fakes[role].url}"]
+            options += ["--api-url", f"{role}={apis[role].url}"]
+        options += ["--api-url", f"global={front.url}"]
+        yield Rehearsal(target, platform, made, options)
+    finally:
+        for server in (front, *apis.values()):
+            server.close()
+        _remove_pair(target, suffix)
+
+
+def _failed_checkers(target: Target, role: str, value: str | None) -> None:
+    """The emulator's checkers of `role`'s health check fail (value "failure") or report success (None)."""
+    route53 = target.client("route53", "primary")
+    check = target.platform.region(role).health_check_id
+    if value is None:
+        route53.change_tags_for_resource(
+            ResourceType="healthcheck", ResourceId=check, RemoveTagKeys=["nexus:emulator-checkers"]
+        )
+    else:
+        route53.change_tags_for_resource(
+            ResourceType="healthcheck",
+            ResourceId=check,
+            AddTags=[{"Key": "nexus:emulator-checkers", "Value": value}],
+        )
+
+
+def _fail_back(rehearsal: Rehearsal, before: dict[str, Any]) -> None:
+    code, report, stderr = rehearsal.dr("failback", "--execute", timeout=600)
+    assert code == 0, stderr[-2000:]
+    assert report["outcome"] == "complete", report
+    assert report["topology_restored"] is True, (report["topology_after"], report["topology_wanted"])
+    assert rehearsal.steady() == before
+
+
+def test_rehearsal_status_reads_the_emulated_platform(rehearsal: Rehearsal) -> None:
+    code, status, stderr = rehearsal.dr("status")
+    assert code == 0, stderr[-2000:]
+    assert status["world"] == "aws"
+    checks = {c["name"]: c["status"] for c in status["checks"]}
+    assert checks["dr-database"] == "PASS", status["checks"]
+    assert status["topology"]["serving"] == "primary"
+    assert status["topology"]["database"] == {"primary": "primary", "dr": "replica"}
+    assert status["topology"]["compute"] == {
+        role: rehearsal.target.fakes[role].replicas for role in model.ROLES
+    }
+
+
+def test_rehearsal_planned_failover_and_failback(rehearsal: Rehearsal) -> None:
+    before = rehearsal.steady()
+    before_nodes = {role: rehearsal.node_groups(role) for role in model.ROLES}
+    assert before["writers"] == ["primary"] and before["cache"] == "primary"
+    try:
+        code, report, stderr = rehearsal.dr("failover", "--planned", "--execute", timeout=600)
+        assert code == 0, stderr[-2000:]
+        assert report["outcome"] == "complete", report
+        assert report["unfenced"] == {}
+        after = rehearsal.steady()
+        # The pair's replica promoted; the old primary stays standalone but fenced (no application path to
+        # it) until the failback rebuilds it as a replica: RDS cannot demote an instance.
+        assert after["writers"] == ["primary", "dr"]
+        assert after["cache"] == "dr"  # the global datastore's primary moved
+        assert after["checks"]["primary"] == (True, True)  # drained: forced unhealthy
+        assert after["checks"]["dr"] == (False, False)
+        assert after["app_rules"]["primary"] == set()  # fenced: the nodes cannot reach the old primary
+        assert after["replicas"] == {"primary": 0, "dr": before["replicas"]["primary"]}
+        # Node groups: the DR region's never shrink for a failover (room for the primary's load); the
+        # primary's went to their minimum with its workload. (Their desired sizes are the cluster
+        # autoscaler's afterwards, so failback does not put them back: not part of the steady state.)
+        for role, grown in (("dr", True), ("primary", False)):
+            groups = eks_probes.node_groups(
+                rehearsal.target.client("eks", role), rehearsal.platform.region(role).cluster_name
+            )
+            for group in groups:
+                if grown:
+                    assert group.desired_size >= before_nodes[role][group.name]
+                else:
+                    assert group.desired_size == group.min_size
+        verify = next(s for s in report["steps"] if s["name"] == "verify")
+        assert verify["result"]["region"] == rehearsal.platform.region("dr").region
+    finally:
+        _fail_back(rehearsal, before)
+
+
+def test_rehearsal_unplanned_failover_with_the_primary_region_down_resumes_after_sigkill(
+    rehearsal: Rehearsal,
+) -> None:
+    """The primary region's APIs do not answer (--outage primary) and its origin fails Route 53's checks; the
+    failover is SIGKILLed once it has fenced and resumed with --resume; the failback (the region back)
+    restores the topology."""
+    target = rehearsal.target
+    before = rehearsal.steady()
+    outage = ["--outage", "primary"]
+    _failed_checkers(target, "primary", "failure")
+    try:
+        runs = Path(target.sandbox["state"]) / "runs"
+        known = set(runs.glob("*.jsonl")) if runs.exists() else set()
+        process = subprocess.Popen(
+            [*NEXUS, "dr", "failover", "--execute", *outage, *rehearsal.options, "--output", "json"],
+            env=target.sandbox["env"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+
+            def fenced() -> Path | None:
+                return journal_reaching(runs, known, "fence-primary")
+
+            journal = wait_for(fenced, "the failover to fence the primary", 180)
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        assert journal is not None
+        run_id = journal.stem
+        code, report, stderr = rehearsal.dr("failover", "--execute", *outage, "--resume", run_id, timeout=600)
+        assert code == 0, stderr[-2000:]
+        assert report["outcome"] == "complete", report
+        # What lives in the unreachable region could not be fenced: the report says so.
+        assert set(report["unfenced"]) == {"database", "compute"}, report["unfenced"]
+        # The DR replica is promoted; the old primary, out of reach, is as it was: a writer no client reaches
+        # (DNS sends none there), until the failback rebuilds it.
+        assert "ReadReplicaSourceDBInstanceIdentifier" not in rehearsal.database("dr")
+        assert "ReadReplicaSourceDBInstanceIdentifier" not in rehearsal.database("primary")
+        assert rehearsal.cache_primary() == "dr"
+        assert _check_flags(target, "primary") == (True, True)
+        assert rehearsal.app_rules("primary") == before["app_rules"]["primary"]  # not reached: still there
+        assert target.fakes["dr"].replicas >= 1
+    finally:
+        _failed_checkers(target, "primary", None)
+        _fail_back(rehearsal, before)

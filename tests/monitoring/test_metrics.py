@@ -87,7 +87,6 @@ def test_toolkit_metrics_are_alerted_on() -> None:
 # Alerted on, produced by a runbook an open issue adds: the alert cannot fire for a good reason until then
 # (BackupStatusMissing would fire forever). An entry leaves when its producer lands (the test says when).
 PENDING_PRODUCERS = {
-    "BACKUP_LAST_SUCCESS_TIMESTAMP": "issue 10: nexus backup run",
     "DR_DRILL_LAST_RTO": "issue 22: nexus dr drill",
     "DR_DRILL_LAST_RPO": "issue 22: nexus dr drill",
     "DR_DRILL_LAST_SUCCESS": "issue 22: nexus dr drill",

@@ -85,7 +85,7 @@ def test_drift_needs_a_running_sandbox(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["doctor"], "error: the sandbox is not running (run `nexus up` first)"),
-        (["doctor", "--env", "production"], "error: doctor for 'production' needs that environment's"),
+        (["doctor", "--env", "production"], "error: the infrastructure checks of 'production' need its"),
         (["doctor", "--env", "staging"], "error: unknown environment 'staging'"),
     ],
 )

@@ -181,7 +181,10 @@ def test_other_errors_are_not_mapped() -> None:
         (["--env", "production", "--world", "moon"], "unknown world 'moon'"),
         (["--env", "production", "--kube-api", "dr"], "--kube-api 'dr' is not ROLE=URL"),
         (["--env", "production", "--api-url", "west=http://x"], "unknown region role 'west'"),
-        (["--env", "sandbox", "--world", "local", "--kube-api", "dr=http://x"], "--kube-api: for the AWS world"),
+        (
+            ["--env", "sandbox", "--world", "local", "--kube-api", "dr=http://x"],
+            "--kube-api: for the AWS world",
+        ),
         (["--env", "sandbox", "--outage", "primary"], "--outage: for the AWS world only"),
     ],
 )

@@ -171,3 +171,68 @@ def test_a_check_that_cannot_run_is_a_finding_not_a_crash(region: dict[str, Any]
     findings = infrastructure.run(broken, client)
     (failed,) = [f for f in findings if not f.ok]
     assert failed.check == "security-groups" and failed.detail.startswith("check could not run: KeyError")
+
+
+# --- application and performance: the rules, over a world that says what the test wants --------------------
+
+
+def _target(
+    *, ready: dict[str, int], desired: dict[str, int], streaming: bool = True, lag: float = 0.5
+) -> Any:
+    from nexus_platform.runbooks.dr import Target  # noqa: PLC0415
+    from nexus_platform.world.base import Lag, ProbeResult, Scale  # noqa: PLC0415
+
+    class Database:
+        def role(self, role: str) -> str:
+            return "primary" if role == "primary" else "replica"
+
+        def lag(self, role: str) -> Lag:
+            return Lag(0, lag, streaming)
+
+    class Scaling:
+        def show(self, role: str) -> Scale:
+            return Scale(role, role, (), ready[role], desired[role], 2, 4, 1, 0)
+
+    class Probe:
+        def read(self, record_id: str, role: str | None = None) -> ProbeResult:
+            return ProbeResult(False, role, 404, 1.0)
+
+    class Region:
+        def __init__(self, role: str) -> None:
+            self.region = role
+
+    class Platform:
+        replica_lag_alarm_seconds = 60
+
+        def region(self, role: str) -> Region:
+            return Region(role)
+
+    world = type("World", (), {"database": Database(), "scaling": Scaling(), "probe": Probe()})()
+    return Target(world=world, platform=Platform())  # type: ignore[arg-type]
+
+
+def test_workload_fails_where_a_wanted_replica_is_not_ready() -> None:
+    from nexus_platform.doctor import application  # noqa: PLC0415
+
+    found = application.workload(_target(ready={"primary": 1, "dr": 1}, desired={"primary": 2, "dr": 1}))
+    assert [(f.scope, f.ok) for f in found] == [
+        ("primary (primary) nexus-api", False),
+        ("dr (dr) nexus-api", True),
+    ]
+    assert "1 of 2 replicas ready" in found[0].detail
+    # The writer's region running nothing is a failure even with nothing "not ready".
+    found = application.workload(_target(ready={"primary": 0, "dr": 1}, desired={"primary": 0, "dr": 1}))
+    assert [f.ok for f in found] == [False, True]
+
+
+def test_replication_fails_when_not_streaming_or_past_the_alarm() -> None:
+    from nexus_platform.doctor import performance  # noqa: PLC0415
+
+    steady = {"primary": 2, "dr": 2}
+    assert performance.replication(_target(ready=steady, desired=steady))[0].ok
+    stopped = performance.replication(_target(ready=steady, desired=steady, streaming=False))[0]
+    assert not stopped.ok and "not streaming" in stopped.detail
+    behind = performance.replication(_target(ready=steady, desired=steady, lag=90.0))[0]
+    assert not behind.ok and "alarm at 60 s" in behind.detail
+    at_max = performance.headroom(_target(ready={"primary": 4, "dr": 2}, desired={"primary": 4, "dr": 2}))
+    assert [f.ok for f in at_max] == [False, True]

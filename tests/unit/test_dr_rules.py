@@ -180,6 +180,19 @@ def test_failback_restores_the_steady_shape_with_the_recorded_sizes(
     assert restore_target(ctx) == {**STEADY, "compute": wanted}
 
 
+def test_failback_keeps_what_a_primary_back_from_an_outage_still_runs() -> None:
+    """The failover could not reach the primary (its size unrecorded, its Deployment never scaled down): back,
+    it still runs 6, more than DR's 4 now: that is its size. Fewer than DR's: DR's."""
+    from nexus_platform.ops.context import Context  # noqa: PLC0415
+    from nexus_platform.runbooks.dr import STEADY, restore_target  # noqa: PLC0415
+
+    captured = {"compute": {"primary": "unreachable", "dr": 2}}
+    for held, wanted in ((6, 6), (3, 4)):
+        fake = Fake(sizes={"primary": held, "dr": 4})
+        ctx = Context(env="sandbox", params={"restore": captured}, world=target(fake), quiet=True)
+        assert restore_target(ctx) == {**STEADY, "compute": {"primary": wanted, "dr": 2}}
+
+
 def test_readiness_reports_the_rpo_rule_and_an_unreachable_primary() -> None:
     from nexus_platform.runbooks.readiness import readiness  # noqa: PLC0415
 

@@ -126,3 +126,23 @@ def test_performance_insights_settings(aws: None) -> None:
     )["DBInstance"]
     assert modified["PerformanceInsightsEnabled"] is True
     assert modified["PerformanceInsightsRetentionPeriod"] == 31
+
+
+def test_a_restore_does_not_inherit_deletion_protection(aws: None) -> None:
+    rds = boto3.client("rds", region_name="us-east-1")
+    group = _subnet_group("us-east-1", "10.0")
+    _instance(rds, "protected", group)
+    rds.modify_db_instance(DBInstanceIdentifier="protected", DeletionProtection=True, ApplyImmediately=True)
+    rds.create_db_snapshot(DBSnapshotIdentifier="snap", DBInstanceIdentifier="protected")
+    restored = rds.restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier="scratch", DBSnapshotIdentifier="snap", DBSubnetGroupName=group
+    )["DBInstance"]
+    assert restored["DeletionProtection"] is False  # AWS's default for a restore, not the source's
+    rds.delete_db_instance(DBInstanceIdentifier="scratch", SkipFinalSnapshot=True)
+    asked = rds.restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier="kept",
+        DBSnapshotIdentifier="snap",
+        DBSubnetGroupName=group,
+        DeletionProtection=True,
+    )["DBInstance"]
+    assert asked["DeletionProtection"] is True

@@ -34,9 +34,6 @@ CLI = [sys.executable, "-c", "from nexus_platform.cli import main; main()"]
 # Named by the runbooks, not implemented yet (the DR drill, backup and scaling issues add them).
 PENDING = {
     "dr drill",
-    "backup list",
-    "backup run",
-    "backup verify",
     "scale set",
 }
 

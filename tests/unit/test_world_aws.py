@@ -34,6 +34,7 @@ from nexus_platform.platform import Platform
 from nexus_platform.world.aws import world as adapters
 from nexus_platform.world.aws.cloudwatch.probes import LagSample, caught_up
 from nexus_platform.world.aws.eks import kube
+from nexus_platform.world.aws.eks import probes as eks_probes
 from nexus_platform.world.aws.probe import AwsProbe
 from nexus_platform.world.base import Capacity, Lag, World
 
@@ -91,12 +92,27 @@ class FakeKubernetes(FakeServer):
 
     BASE = "/apis/apps/v1/namespaces/nexus/deployments/nexus-api"
 
-    def __init__(self, replicas: int) -> None:
+    HPA = "/apis/autoscaling/v2/namespaces/nexus/horizontalpodautoscalers/nexus-api"
+
+    def __init__(self, replicas: int, bounds: tuple[int, int] | None = (2, 10)) -> None:
         self.replicas = replicas
+        self.bounds = bounds  # the HorizontalPodAutoscaler's min and max; None: there is none
         super().__init__()
 
     def handle(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         route = urlsplit(path).path
+        if method == "GET" and route == self.HPA and self.bounds is not None:
+            return 200, {
+                "apiVersion": "autoscaling/v2",
+                "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": "nexus-api", "namespace": "nexus"},
+                "spec": {
+                    "minReplicas": self.bounds[0],
+                    "maxReplicas": self.bounds[1],
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "nexus-api"},
+                },
+                "status": {"currentReplicas": self.replicas, "desiredReplicas": self.replicas},
+            }
         if method == "GET" and route == self.BASE:
             return 200, {
                 "apiVersion": "apps/v1",
@@ -867,3 +883,42 @@ def test_the_watch_sees_failures_through_the_aws_world(env: Env) -> None:
     refused = decide()
     assert refused.action == "refuse"
     assert "beyond the RPO budget" in refused.detail
+
+
+def test_the_scaling_view_reads_node_groups_the_autoscaler_and_the_replicas(env: Env) -> None:
+    """`nexus scale show` on AWS: node groups (EKS), the Deployment and its HorizontalPodAutoscaler (the
+    Kubernetes API, faked at the HTTP boundary), read replicas (RDS) and replicas per shard (ElastiCache)."""
+    assert env.world.scaling is not None
+    primary = env.world.scaling.show("primary")
+    groups = eks_probes.node_groups(
+        boto3.client("eks", region_name=REGIONS["primary"]), env.platform.region("primary").cluster_name
+    )
+    assert [(g.name, g.min, g.desired, g.max) for g in primary.node_groups] == [
+        (g.name, g.min_size, g.desired_size, g.max_size) for g in groups
+    ]
+    assert (primary.api_ready, primary.api_desired) == (2, 2)
+    assert (primary.api_min, primary.api_max) == (2, 10)
+    assert primary.db_read_replicas == 1  # the cross-region replica
+    assert primary.cache_replicas_per_shard is not None and primary.cache_replicas_per_shard >= 0
+    dr = env.world.scaling.show("dr")
+    assert dr.db_read_replicas == 0 and dr.api_desired == 1
+    env.kube["dr"].bounds = None  # autoscaling off in the chart: no HPA
+    dr = env.world.scaling.show("dr")
+    assert (dr.api_min, dr.api_max) == (None, None) and dr.notes
+
+
+def test_the_doctor_reads_the_aws_world(env: Env) -> None:
+    """`nexus doctor`'s application and performance sections over the AWS adapters (moto, the Kubernetes API
+    and nexus-api faked at the HTTP boundary): healthy, then a replica not ready and the autoscaler at its
+    maximum each fail their own check."""
+    from nexus_platform.doctor import application, performance  # noqa: PLC0415
+    from nexus_platform.runbooks.dr import Target  # noqa: PLC0415
+
+    target = Target(world=env.world, platform=env.platform)
+    assert all(f.ok for f in application.workload(target)), application.workload(target)
+    assert all(f.ok for f in performance.headroom(target))
+    assert [f.ok for f in performance.api_latency(target)] == [True, True]
+
+    env.kube["dr"].bounds = (1, 1)  # the DR autoscaler at its maximum
+    failed = [f.scope for f in performance.headroom(target) if not f.ok]
+    assert failed == ["dr (eu-west-1)"]

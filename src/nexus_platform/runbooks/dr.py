@@ -421,14 +421,23 @@ def restore_target(ctx: Context) -> dict[str, Any]:
     """The topology failback restores: the steady shape (who writes, replicates and serves) with each region's
     compute at the size the last failover recorded before it changed anything (param `restore`). A size it
     could not record (an unplanned failover finds the primary's workload dead or its API unreachable) is the
-    DR region's now: it has been carrying the load."""
+    DR region's now (it has been carrying the load), or what the primary region still runs if that is more."""
     captured = ctx.params.get("restore")
     sizes = captured.get("compute", {}) if isinstance(captured, Mapping) else {}
-    now = _target(ctx).world.compute.capacity(DR).desired
+    compute = _target(ctx).world.compute
+    now = compute.capacity(DR).desired
 
     def size(role: str) -> int:
         value = sizes.get(role)
-        return value if isinstance(value, int) and value > 0 else now
+        if isinstance(value, int) and value > 0:
+            return value
+        # Not recorded. A primary region back from an outage may still hold the workload it ran before
+        # (its Deployment was never scaled down): that is its size, if larger than what DR carries now.
+        try:
+            held = compute.capacity(role).desired if role == PRIMARY else 0
+        except NexusError:
+            held = 0
+        return max(now, held)
 
     return {**STEADY, "compute": {PRIMARY: size(PRIMARY), DR: size(DR)}}
 

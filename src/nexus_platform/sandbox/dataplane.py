@@ -18,14 +18,12 @@ Terraform made), each region reading its own replica of the secrets, as the pods
 from __future__ import annotations
 
 import json
-import secrets
 import shutil
 import signal
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import tenacity
@@ -36,17 +34,22 @@ from nexus_platform.errors import NexusError
 from nexus_platform.sandbox import observability, tls
 from nexus_platform.secrets import RegionSecrets, read_master, read_secrets
 from nexus_platform.world.local import api, haproxy, link
+from nexus_platform.world.local.plane_state import PlaneState
 from nexus_platform.world.local.postgres import REPLICATION_USER, LocalPostgres, Replication, TlsFiles
 from nexus_platform.world.local.processes import ProcessManager, port_accepts, require_free
-from nexus_platform.world.local.redis import LocalRedis, RedisTls
+from nexus_platform.world.local.topology import (
+    ALERTMANAGER,
+    BLACKBOX,
+    EDGE,
+    LINK,
+    PROMETHEUS,
+    PUSHGATEWAY,
+    Topology,
+)
 
 log = logs.get("sandbox.dataplane")
 
-LINK = "link"
-EDGE = "edge"
-PROMETHEUS = "prometheus"
-ALERTMANAGER = "alertmanager"
-BLACKBOX = "blackbox"
+__all__ = ["ALERTMANAGER", "BLACKBOX", "EDGE", "LINK", "PROMETHEUS", "PUSHGATEWAY", "DataPlane", "UpReport"]
 
 Progress = Callable[[str], None]
 
@@ -62,102 +65,18 @@ class UpReport:
     mode: str
 
 
-class DataPlane:
-    """Names, ports and folders of every data-plane process, and how to start, stop and inspect them."""
+class DataPlane(Topology, PlaneState):
+    """How to start, stop and inspect every data-plane process: its names and ports are the Topology's, what
+    it remembers the PlaneState's."""
 
     def __init__(self, paths: model.Paths, config: model.SandboxConfig, env: model.EnvironmentModel) -> None:
-        self.paths = paths
-        self.config = config
-        self.env = env
-        self.root = paths.state_dir / "dataplane"
-        self.processes = ProcessManager(paths.run_dir, paths.log_dir)
-        self.chart = paths.root / "helm" / "nexus"
-        self.tls_files = tls.files(paths.tls_dir)
-
-    # --- the model ----------------------------------------------------------------------------------------
-    def region(self, role: str) -> str:
-        return self.env.region(role).name
-
-    def other(self, role: str) -> str:
-        return "dr" if role == "primary" else "primary"
-
-    def postgres(self, role: str) -> LocalPostgres:
-        region = self.region(role)
-        port = self.config.regions[role].postgres
-        return LocalPostgres(f"{region}.postgres", self.root / region / "postgres", port, self.processes)
-
-    def redis(self, role: str) -> LocalRedis:
-        region = self.region(role)
-        files = RedisTls(self.tls_files.certificate, self.tls_files.key, self.tls_files.ca)
-        return LocalRedis(
-            f"{region}.redis",
-            self.root / region / "redis",
-            self.config.regions[role].redis,
-            self.processes,
-            files,
+        root = paths.state_dir / "dataplane"
+        Topology.__init__(
+            self, root, config, env, ProcessManager(paths.run_dir, paths.log_dir), tls.files(paths.tls_dir)
         )
-
-    def instances(self, role: str) -> list[api.Instance]:
-        region = self.region(role)
-        ports = self.config.regions[role].apis
-        return [
-            api.Instance(f"{region}.api-{n}", region, role, port) for n, port in enumerate(ports, start=1)
-        ]
-
-    def exporter_name(self, role: str) -> str:
-        return f"{self.region(role)}.postgres-exporter"
-
-    def edge_url(self) -> str:
-        return f"http://{model.LOCALHOST}:{self.config.edge_port}"
-
-    def lb_url(self, role: str) -> str:
-        return f"http://{model.LOCALHOST}:{self.config.regions[role].lb}"
-
-    def standby_name(self, role: str) -> str:
-        """application_name of the replica in this region (synchronous_standby_names quotes it)."""
-        return f"replica_{self.region(role).replace('-', '_')}"
-
-    def process_names(self) -> list[str]:
-        """Every process of the data plane, in start order."""
-        names = [LINK]
-        for role in model.ROLES:
-            names += [self.postgres(role).name, self.redis(role).name]
-        for role in model.ROLES:
-            names += [instance.name for instance in self.instances(role)]
-        names += [
-            EDGE,
-            *(self.exporter_name(role) for role in model.ROLES),
-            BLACKBOX,
-            ALERTMANAGER,
-            PROMETHEUS,
-        ]
-        return names
-
-    def ports_of(self, name: str) -> list[int]:
-        cfg = self.config
-        fixed = {
-            LINK: [cfg.link_control_port]
-            + [cfg.regions[r].link_postgres for r in model.ROLES]
-            + [cfg.regions[r].link_redis for r in model.ROLES],
-            EDGE: [cfg.edge_port, cfg.edge_stats_port] + [cfg.regions[r].lb for r in model.ROLES],
-            PROMETHEUS: [cfg.prometheus_port],
-            ALERTMANAGER: [cfg.alertmanager_port],
-            BLACKBOX: [cfg.blackbox_port],
-        }
-        if name in fixed:
-            return fixed[name]
-        for role in model.ROLES:
-            ports = cfg.regions[role]
-            if name == self.postgres(role).name:
-                return [ports.postgres]
-            if name == self.redis(role).name:
-                return [ports.redis]
-            if name == self.exporter_name(role):
-                return [ports.postgres_exporter]
-            for instance in self.instances(role):
-                if name == instance.name:
-                    return [instance.port]
-        raise KeyError(name)
+        PlaneState.__init__(self, root, config.replication_mode)
+        self.paths = paths
+        self.chart = paths.root / "helm" / "nexus"
 
     def running(self) -> dict[str, bool]:
         return {name: self.processes.running(name) is not None for name in self.process_names()}
@@ -170,62 +89,6 @@ class DataPlane:
                 for port in self.ports_of(name):
                     require_free(model.LOCALHOST, port, name)
         return running
-
-    # --- state kept beside the data -----------------------------------------------------------------------
-    @property
-    def _state_file(self) -> Path:
-        return self.root / "state.json"
-
-    def state(self) -> dict[str, Any]:
-        try:
-            data: dict[str, Any] = json.loads(self._state_file.read_text())
-            return data
-        except FileNotFoundError:
-            return {}
-        except json.JSONDecodeError:
-            raise NexusError(
-                f"{self._state_file} is corrupt", hint="run `nexus down` to reset the sandbox's data plane"
-            ) from None
-
-    def _save_state(self, **changes: Any) -> dict[str, Any]:
-        state = {**self.state(), **changes}
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self._state_file.with_suffix(".tmp")
-        tmp.touch(mode=0o600)
-        tmp.write_text(json.dumps(state, indent=2))
-        tmp.replace(self._state_file)
-        return state
-
-    def replication_password(self) -> str:
-        state = self.state()
-        password = state.get("replication_password")
-        if not isinstance(password, str):
-            password = secrets.token_urlsafe(24)
-            self._save_state(replication_password=password)
-        return password
-
-    def writer(self) -> str:
-        """The role whose region holds the writable database (the primary's until a failover)."""
-        writer = self.state().get("writer", "primary")
-        return writer if writer in model.ROLES else "primary"
-
-    def set_writer(self, role: str) -> None:
-        self._save_state(writer=role)
-
-    def drained(self) -> list[str]:
-        return [role for role in self.state().get("drained", []) if role in model.ROLES]
-
-    def set_drained(self, role: str, drained: bool) -> None:
-        roles = set(self.drained())
-        roles = roles | {role} if drained else roles - {role}
-        self._save_state(drained=sorted(roles))
-
-    def cache_token(self) -> str | None:
-        token = self.state().get("cache_token")
-        return token if isinstance(token, str) else None
-
-    def mode(self) -> str:
-        return str(self.state().get("mode", self.config.replication_mode))
 
     # --- up -----------------------------------------------------------------------------------------------
     def up(
@@ -515,6 +378,7 @@ class DataPlane:
             track(name, False)
         for name, argv, port in (
             (BLACKBOX, observability.blackbox_argv(spec, files), self.config.blackbox_port),
+            (PUSHGATEWAY, observability.pushgateway_argv(spec, files), self.config.pushgateway_port),
             (ALERTMANAGER, observability.alertmanager_argv(spec, files), self.config.alertmanager_port),
             (PROMETHEUS, observability.prometheus_argv(spec, files), self.config.prometheus_port),
         ):
@@ -550,6 +414,7 @@ class DataPlane:
             ),
             haproxy_metrics=(model.LOCALHOST, cfg.edge_stats_port),
             link_metrics=(model.LOCALHOST, cfg.link_control_port),
+            pushgateway=(model.LOCALHOST, cfg.pushgateway_port),
         )
 
     def _set_mode(self, mode: str) -> None:

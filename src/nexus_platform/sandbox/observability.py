@@ -103,6 +103,8 @@ class MonitoringSpec:
     postgres_exporters: tuple[ExporterTarget, ...]
     haproxy_metrics: tuple[str, int] | None = None
     link_metrics: tuple[str, int] | None = None
+    # The toolkit's Pushgateway (production's job nexus-ops): what `nexus` pushes, nexus_ops_* series.
+    pushgateway: tuple[str, int] | None = None
     # Alert name -> `for:` in the sandbox (sandbox.toml [monitoring] alert_for); the others keep production's.
     alert_for: Mapping[str, str] = field(default_factory=dict)
 
@@ -277,6 +279,15 @@ def prometheus_config(
         # The exporter's region/source_region labels on the replica metrics must win over the target's.
         {"job_name": "postgres", "honor_labels": True, "file_sd_configs": _file_sd(targets["postgres"])},
     ]
+    if spec.pushgateway is not None:
+        # As production's job: the pushed series keep their own job and region labels.
+        scrape_configs.append(
+            {
+                "job_name": "nexus-ops",
+                "honor_labels": True,
+                "static_configs": [{"targets": [_address(spec.pushgateway)]}],
+            }
+        )
     for job in ("haproxy", "link"):
         if job in targets:
             scrape_configs.append(
@@ -473,6 +484,17 @@ def blackbox_argv(spec: MonitoringSpec, files: MonitoringFiles) -> list[str]:
         _binary("prometheus-blackbox-exporter", "prometheus-blackbox-exporter"),
         f"--config.file={files.blackbox_config}",
         f"--web.listen-address={_address(spec.blackbox)}",
+    ]
+
+
+def pushgateway_argv(spec: MonitoringSpec, files: MonitoringFiles) -> list[str]:
+    """The Pushgateway, persisting what was pushed (a restart must not forget the last backup's time)."""
+    assert spec.pushgateway is not None
+    return [
+        _binary("prometheus-pushgateway", "prometheus-pushgateway"),
+        f"--web.listen-address={_address(spec.pushgateway)}",
+        f"--persistence.file={files.prometheus_data.parent / 'pushgateway.data'}",
+        "--persistence.interval=1s",
     ]
 
 

@@ -16,9 +16,10 @@ from typing import Any
 
 from nexus_platform import model
 from nexus_platform.errors import NexusError
-from nexus_platform.sandbox.dataplane import ALERTMANAGER, EDGE, LINK, PROMETHEUS, DataPlane
+from nexus_platform.sandbox.dataplane import EDGE, LINK, DataPlane
 from nexus_platform.world.local import link
 from nexus_platform.world.local.processes import port_accepts
+from nexus_platform.world.local.topology import MONITORING
 
 _TIMEOUT = 0.4
 # The whole status answers within this, whatever hangs (each probe's own timeouts are shorter).
@@ -214,6 +215,6 @@ def collect(plane: DataPlane, cache_token: str | None, deadline: float = DEADLIN
         "monitoring": {
             "prometheus_url": f"http://{model.LOCALHOST}:{plane.config.prometheus_port}",
             "alertmanager_url": f"http://{model.LOCALHOST}:{plane.config.alertmanager_port}",
-            "processes": [processes[name] for name in (PROMETHEUS, ALERTMANAGER, "blackbox")],
+            "processes": [processes[name] for name in MONITORING],
         },
     }

@@ -9,7 +9,7 @@ free, so the engine can re-check the world before it resumes an irreversible ste
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -112,6 +112,97 @@ class Probe(Protocol):
 
 
 @dataclass(frozen=True)
+class Backup:
+    """One backup of a region's database: an RDS snapshot on AWS, a dump in the region's bucket in the
+    sandbox. `made_by_platform`: tagged by `nexus backup` (prune touches no other); `verified`: the last
+    verify's verdict ("PASS"/"FAIL") or None."""
+
+    id: str
+    role: str
+    region: str
+    created: float  # unix time
+    status: str  # "available" | "creating" | "failed"
+    source: str  # the database it was taken from
+    size_bytes: int | None
+    encryption_key: str | None
+    made_by_platform: bool
+    verified: str | None = None
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    """One table restored from a backup against what the source held when the backup was taken."""
+
+    table: str
+    rows: int | None
+    expected_rows: int | None
+    checksum: str | None
+    expected_checksum: str | None
+
+    @property
+    def ok(self) -> bool:
+        return (self.rows, self.checksum) == (self.expected_rows, self.expected_checksum)
+
+
+@dataclass(frozen=True)
+class Verification:
+    backup_id: str
+    role: str
+    ok: bool
+    detail: str
+    tables: tuple[TableCheck, ...] = field(default_factory=tuple)
+
+
+class Backups(Protocol):
+    def create(self, role: str, backup_id: str) -> Backup:
+        """Back up `role`'s database now (waits until it is available); the tags mark it as the platform's."""
+
+    def copy(self, backup_id: str, source: str, to: str) -> Backup:
+        """Copy a backup from `source`'s region into `to`'s, encrypted with `to`'s key (idempotent)."""
+
+    def get(self, backup_id: str, role: str) -> Backup | None: ...
+
+    def list(self) -> list[Backup]:
+        """Every database backup in both regions, the platform's and others'."""
+
+    def verify(self, backup_id: str, role: str) -> Verification:
+        """Restore the backup into a scratch database, compare it with the source at the backup's time,
+        record the verdict on the backup, and remove the scratch copy."""
+
+    def delete(self, backup_id: str, role: str) -> None:
+        """Delete the backup (idempotent)."""
+
+
+@dataclass(frozen=True)
+class NodeGroupSize:
+    name: str
+    min: int
+    desired: int
+    max: int
+
+
+@dataclass(frozen=True)
+class Scale:
+    """What a region runs and may run: node groups, the workload and its autoscaler's bounds, the database's
+    read replicas and the cache's replicas per shard. None where the world cannot tell."""
+
+    role: str
+    region: str
+    node_groups: tuple[NodeGroupSize, ...]
+    api_ready: int
+    api_desired: int
+    api_min: int | None
+    api_max: int | None
+    db_read_replicas: int | None
+    cache_replicas_per_shard: int | None
+    notes: tuple[str, ...] = ()
+
+
+class Scaling(Protocol):
+    def show(self, role: str) -> Scale: ...
+
+
+@dataclass(frozen=True)
 class World:
     """One world's adapters, handed to the runbooks."""
 
@@ -121,3 +212,5 @@ class World:
     traffic: Traffic
     compute: Compute
     probe: Probe
+    backups: Backups | None = None
+    scaling: Scaling | None = None

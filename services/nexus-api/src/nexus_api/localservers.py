@@ -99,6 +99,7 @@ class RunAs:
             args,
             capture_output=True,
             text=True,
+            errors="replace",  # a tool may echo the bytes of a corrupted input in its messages
             timeout=timeout,
             env=env,
             user=self.uid,

@@ -172,6 +172,20 @@ def _install_promotion() -> None:
         return promoted
 
 
+def _install_snapshot_restore() -> None:
+    @wrap(RDSBackend, "restore_db_instance_from_db_snapshot")
+    def restore_db_instance_from_db_snapshot(
+        original: Any, self: RDSBackend, from_snapshot_id: str, overrides: dict[str, Any]
+    ) -> DBInstance:
+        """RestoreDBInstanceFromDBSnapshot: AWS gives the new instance DeletionProtection as the request says
+        (default false), never the source's. moto copied every attribute of the snapshot's source and then
+        applied only the truthy overrides, so an instance restored from a protected one could not be
+        deleted, whatever the request said."""
+        restored: DBInstance = original(self, from_snapshot_id, overrides)
+        restored.deletion_protection = bool(overrides.get("deletion_protection") or False)
+        return restored
+
+
 def _install_replica_removal() -> None:
     @wrap(DBInstance, "remove_replica")
     def remove_replica(original: Any, self: DBInstance, replica: DBInstance) -> None:
@@ -257,3 +271,4 @@ def apply() -> None:
     _install_promotion()
     _install_replica_removal()
     _install_replication_status()
+    _install_snapshot_restore()

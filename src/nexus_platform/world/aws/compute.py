@@ -22,7 +22,7 @@ DEPLOYMENT = "nexus-api"
 
 
 @contextmanager
-def _kubernetes(what: str, host: str) -> Iterator[None]:
+def kubernetes_errors(what: str, host: str) -> Iterator[None]:
     """The Kubernetes client's errors as one-line NexusErrors."""
     from kubernetes.client.exceptions import ApiException  # noqa: PLC0415
     from urllib3.exceptions import HTTPError  # noqa: PLC0415
@@ -69,7 +69,8 @@ class AwsCompute:
     def _eks(self, role: str) -> Any:
         return self.clients("eks", self.platform.region(role).region)
 
-    def _access(self, role: str) -> KubeAccess:
+    def access(self, role: str) -> KubeAccess:
+        """How to reach `role`'s Kubernetes API: the one given, else from EKS DescribeCluster."""
         if isinstance(self.kube, KubeAccess):
             return self.kube
         if self.kube is not None and role in self.kube:
@@ -81,7 +82,7 @@ class AwsCompute:
 
     def _api(self, role: str) -> tuple[str, Any]:
         if role not in self._apps:
-            access = self._access(role)
+            access = self.access(role)
             self._apps[role] = (access, eks_kube.apps_api(access))
         access, api = self._apps[role]
         return access.host, api
@@ -95,7 +96,7 @@ class AwsCompute:
         """The Deployment's ready and wanted replicas, and the node groups' desired sizes."""
         groups = self._node_groups(role)
         host, api = self._api(role)
-        with _kubernetes(f"reading Deployment {self.namespace}/{self.deployment}", host):
+        with kubernetes_errors(f"reading Deployment {self.namespace}/{self.deployment}", host):
             workload = eks_probes.deployment(api, self.namespace, self.deployment, self.request_timeout)
         return Capacity(
             ready=workload.ready, desired=workload.desired, nodes=sum(g.desired_size for g in groups)
@@ -114,7 +115,9 @@ class AwsCompute:
         host, api = self._api(role)
 
         def workload() -> None:
-            with _kubernetes(f"scaling Deployment {self.namespace}/{self.deployment} to {replicas}", host):
+            with kubernetes_errors(
+                f"scaling Deployment {self.namespace}/{self.deployment} to {replicas}", host
+            ):
                 eks_actions.scale_deployment(
                     api, self.namespace, self.deployment, replicas, self.request_timeout
                 )

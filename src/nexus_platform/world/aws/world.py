@@ -18,12 +18,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nexus_platform.platform import Platform
+from nexus_platform.world.aws.backups import AwsBackups
 from nexus_platform.world.aws.cache import AwsCache
 from nexus_platform.world.aws.clients import Clients
 from nexus_platform.world.aws.compute import AwsCompute
 from nexus_platform.world.aws.database import FENCE_TAG, AwsDatabase
 from nexus_platform.world.aws.eks.kube import KubeAccess
 from nexus_platform.world.aws.probe import AwsProbe, platform_urls
+from nexus_platform.world.aws.scaling import AwsScaling
 from nexus_platform.world.aws.traffic import AwsTraffic
 from nexus_platform.world.base import World
 
@@ -47,11 +49,14 @@ def aws_world(
     `probe` replaces the end-to-end probe of the platform's DNS names."""
     endpoint = endpoint_url if endpoint_url is not None else platform.endpoint_url
     clients = Clients(endpoint, ca_bundle, outage=outage)
+    compute = AwsCompute(platform, clients, kube=kube)
     return World(
         name="aws",
         database=AwsDatabase(platform, clients),
         cache=AwsCache(platform, clients),
         traffic=AwsTraffic(platform, clients),
-        compute=AwsCompute(platform, clients, kube=kube),
+        compute=compute,
         probe=probe or AwsProbe(*platform_urls(platform)),
+        backups=AwsBackups(platform, clients),
+        scaling=AwsScaling(platform, clients, compute),
     )

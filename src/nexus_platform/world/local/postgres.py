@@ -39,6 +39,10 @@ _FENCE_CONF = "nexus-fence.conf"
 _FENCE_HBA = "host all all all reject  # nexus-fence: no application login until promoted\n"
 
 
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def bin_dir() -> Path:
     """The newest installed PostgreSQL's binaries (NEXUS_PG_BIN_DIR overrides): nexus-api's discovery, the one
     copy of it."""
@@ -314,19 +318,44 @@ class LocalPostgres:
     ) -> list[tuple[Any, ...]]:
         """One statement as the superuser over the UNIX socket (autocommit); its rows."""
         try:
-            with psycopg.connect(
+            with self.connect(dbname, timeout=timeout, autocommit=True) as conn:
+                cursor = conn.execute(statement.encode(), params)
+                return cursor.fetchall() if cursor.description else []
+        except psycopg.Error as exc:
+            raise NexusError(f"{self.name}: {_first_line(exc)}") from None
+
+    def connect(
+        self, dbname: str, *, timeout: float = 5, autocommit: bool = False
+    ) -> psycopg.Connection[Any]:
+        """A connection as the superuser over the UNIX socket (the caller closes it)."""
+        try:
+            return psycopg.connect(
                 host=str(self.socket_dir),
                 port=self.port,
                 user=SERVER_USER,
                 dbname=dbname,
-                autocommit=True,
+                autocommit=autocommit,
                 connect_timeout=max(1, int(timeout)),
-            ) as conn:
-                cursor = conn.execute(statement.encode(), params)
-                return cursor.fetchall() if cursor.description else []
+            )
         except psycopg.Error as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise NexusError(f"{self.name}: {first}") from None
+            raise NexusError(f"{self.name}: {_first_line(exc)}") from None
+
+    def dump(self, dbname: str, target: Path, *, snapshot: str | None = None, timeout: float = 600) -> None:
+        """pg_dump's custom format of `dbname` into `target` (a folder the server's user may write), as of
+        `snapshot` (pg_export_snapshot's) when given."""
+        self._tool(
+            [
+                "pg_dump",
+                "--format=custom",
+                f"--file={target}",
+                f"--host={self.socket_dir}",
+                f"--port={self.port}",
+                f"--username={SERVER_USER}",
+                *([f"--snapshot={snapshot}"] if snapshot else []),
+                dbname,
+            ],
+            timeout=timeout,
+        )
 
     def ensure_login(self, user: str, password: str, *, attributes: str) -> None:
         """A login role with this password and these attributes (created or brought in step)."""

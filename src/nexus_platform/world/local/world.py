@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from nexus_platform import model
 from nexus_platform.errors import NexusError
 from nexus_platform.secrets import RegionSecrets, read_secrets
-from nexus_platform.world.base import Capacity, Lag, ProbeResult, World
+from nexus_platform.world.base import Backups, Capacity, Lag, ProbeResult, Scaling, World
 from nexus_platform.world.local import api
 from nexus_platform.world.local import traffic as http_traffic
 from nexus_platform.world.local.haproxy import Runtime
@@ -288,7 +288,12 @@ class LocalProbe:
         return self._call(role, "GET", f"/api/v1/records/{record_id}", headers={"Cache-Control": "no-cache"})
 
 
-def sandbox_world(plane: DataPlane, clients: SecretsClients) -> World:
+def sandbox_world(
+    plane: DataPlane,
+    clients: SecretsClients,
+    backups: Backups | None = None,
+    scaling: Scaling | None = None,
+) -> World:
     return World(
         name="sandbox",
         database=LocalDatabase(plane),
@@ -296,4 +301,6 @@ def sandbox_world(plane: DataPlane, clients: SecretsClients) -> World:
         traffic=LocalTraffic(plane),
         compute=LocalCompute(plane, clients),
         probe=LocalProbe(plane),
+        backups=backups,
+        scaling=scaling,
     )

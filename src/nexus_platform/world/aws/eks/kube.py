@@ -105,8 +105,8 @@ def _ca_file(pem: bytes) -> Path:
     return path
 
 
-def apps_api(access: KubeAccess) -> Any:
-    """The official client's AppsV1Api for the cluster, its token renewed before each request."""
+def api_client(access: KubeAccess) -> Any:
+    """The official client's ApiClient for the cluster, its token renewed before each request."""
     from kubernetes import client  # noqa: PLC0415
 
     configuration = client.Configuration()
@@ -116,4 +116,18 @@ def apps_api(access: KubeAccess) -> Any:
     configuration.refresh_api_key_hook = lambda c: c.api_key.update(authorization=access.token())
     if access.ca_pem:
         configuration.ssl_ca_cert = str(_ca_file(access.ca_pem))
-    return client.AppsV1Api(client.ApiClient(configuration))
+    return client.ApiClient(configuration)
+
+
+def apps_api(access: KubeAccess) -> Any:
+    """AppsV1Api (Deployments and their scale) of the cluster."""
+    from kubernetes import client  # noqa: PLC0415
+
+    return client.AppsV1Api(api_client(access))
+
+
+def autoscaling_api(access: KubeAccess) -> Any:
+    """AutoscalingV2Api (HorizontalPodAutoscalers) of the cluster."""
+    from kubernetes import client  # noqa: PLC0415
+
+    return client.AutoscalingV2Api(api_client(access))

@@ -71,3 +71,31 @@ def deployment(apps: Any, namespace: str, name: str, timeout: float) -> Workload
         desired=int(found.spec.replicas or 0) if found.spec else 0,
         ready=int(found.status.ready_replicas or 0) if found.status else 0,
     )
+
+
+@dataclass(frozen=True)
+class Autoscaler:
+    min_replicas: int
+    max_replicas: int
+    current: int
+    desired: int
+
+
+def autoscaler(autoscaling: Any, namespace: str, name: str, timeout: float) -> Autoscaler | None:
+    """The HorizontalPodAutoscaler's bounds and replicas; None when there is none (autoscaling off)."""
+    from kubernetes.client.exceptions import ApiException  # noqa: PLC0415
+
+    try:
+        found = autoscaling.read_namespaced_horizontal_pod_autoscaler(
+            name, namespace, _request_timeout=timeout
+        )
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return Autoscaler(
+        min_replicas=int(found.spec.min_replicas or 1),
+        max_replicas=int(found.spec.max_replicas),
+        current=int(found.status.current_replicas or 0) if found.status else 0,
+        desired=int(found.status.desired_replicas or 0) if found.status else 0,
+    )

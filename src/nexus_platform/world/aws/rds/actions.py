@@ -196,3 +196,20 @@ def create_replica(
             **settings,
         )
     wait_available(rds, identifier, waiting)
+
+
+def wait_snapshot(rds: Any, identifier: str, waiting: Waiting) -> None:
+    wait(
+        rds.get_waiter("db_snapshot_available"),
+        f"snapshot {identifier} to be available",
+        waiting,
+        None,
+        DBSnapshotIdentifier=identifier,
+    )
+
+
+def scratch_identifier(snapshot_id: str) -> str:
+    """A DB instance identifier (at most 63 characters) for a verify's scratch restore of `snapshot_id`."""
+    import hashlib  # noqa: PLC0415
+
+    return f"nexus-verify-{hashlib.sha256(snapshot_id.encode()).hexdigest()[:16]}"

@@ -24,17 +24,22 @@ SERVING_STATUSES = frozenset(
 DEFAULT_PORT = 5432
 
 
-def instance(rds: Any, identifier: str) -> dict[str, Any] | None:
-    """The instance's DescribeDBInstances entry, None when there is no such instance."""
+def _one(call: Any, key: str, missing: str, **kwargs: Any) -> dict[str, Any] | None:
+    """The single entry `call(**kwargs)[key]` describes, None when AWS answers `missing` (not found)."""
     try:
-        found: list[dict[str, Any]] = rds.describe_db_instances(DBInstanceIdentifier=identifier)[
-            "DBInstances"
-        ]
+        found: list[dict[str, Any]] = call(**kwargs)[key]
     except ClientError as exc:
-        if error_code(exc) == "DBInstanceNotFound":
+        if error_code(exc) == missing:
             return None
         raise
     return found[0] if found else None
+
+
+def instance(rds: Any, identifier: str) -> dict[str, Any] | None:
+    """The instance's DescribeDBInstances entry, None when there is no such instance."""
+    return _one(
+        rds.describe_db_instances, "DBInstances", "DBInstanceNotFound", DBInstanceIdentifier=identifier
+    )
 
 
 def instances(rds: Any) -> list[dict[str, Any]]:
@@ -73,3 +78,22 @@ def security_groups(described: dict[str, Any]) -> list[str]:
         for group in described.get("VpcSecurityGroups", [])
         if group.get("Status", "active") in ("active", "adding")
     ]
+
+
+def snapshot(rds: Any, identifier: str) -> dict[str, Any] | None:
+    """The manual snapshot's DescribeDBSnapshots entry, None when there is no such snapshot."""
+    return _one(
+        rds.describe_db_snapshots, "DBSnapshots", "DBSnapshotNotFound", DBSnapshotIdentifier=identifier
+    )
+
+
+def manual_snapshots(rds: Any) -> list[dict[str, Any]]:
+    """Every manual snapshot of the region (the platform's and others')."""
+    found: list[dict[str, Any]] = []
+    for page in rds.get_paginator("describe_db_snapshots").paginate(SnapshotType="manual"):
+        found += page["DBSnapshots"]
+    return found
+
+
+def tags(rds: Any, arn: str) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in rds.list_tags_for_resource(ResourceName=arn).get("TagList", [])}

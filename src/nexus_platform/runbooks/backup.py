@@ -1,0 +1,184 @@
+"""Backups of the platform's database, world-blind (world/base.py's `Backups`): `run` takes a backup of the
+writer's database and copies it into the other region; `prune` enforces the retention; the rules of both live
+here, the calls in each world.
+
+A run's backup id is chosen once and journaled (a resumed run finishes the same backup); each step asks the
+world whether it is already done, so a second run of the same id changes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from nexus_platform import telemetry
+from nexus_platform.errors import NexusError
+from nexus_platform.ops.context import Context
+from nexus_platform.ops.step import Call, Precondition, Runbook, Step
+from nexus_platform.platform import Platform
+from nexus_platform.runbooks.dr import Target
+from nexus_platform.world.base import Backup, Backups
+
+DAY_SECONDS = 86400
+
+
+def backups_of(target: Target) -> Backups:
+    if target.world.backups is None:
+        raise NexusError(f"the {target.world.name} world has no backups", hint="use --world aws or local")
+    return target.world.backups
+
+
+def new_id(platform: Platform, role: str, now: float | None = None) -> str:
+    """`<db instance identifier>-nexus-<UTC time>`: valid as an RDS snapshot identifier (letters, digits and
+    single hyphens, starting with a letter) and sortable by time."""
+    stamp = datetime.fromtimestamp(time.time() if now is None else now, UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{platform.region(role).db_instance_identifier}-nexus-{stamp}"
+
+
+def writer(target: Target) -> str:
+    """The role whose database takes writes now (the DR region's after a failover)."""
+    return "dr" if target.world.database.role("dr") == "primary" else "primary"
+
+
+def _target(ctx: Context) -> Target:
+    world: Target = ctx.world
+    return world
+
+
+def _backup_json(backup: Backup) -> dict[str, Any]:
+    return {
+        "id": backup.id,
+        "region": backup.region,
+        "size_bytes": backup.size_bytes,
+        "encryption_key": backup.encryption_key,
+        "source": backup.source,
+    }
+
+
+def _is_writer(ctx: Context) -> bool | str:
+    source = str(ctx.params["source"])
+    if _target(ctx).world.database.role(source) == "primary":
+        return True
+    return f"the {source} region's database is not the writer: back up the one that is"
+
+
+def run() -> Runbook:
+    def snapshot(ctx: Context) -> Mapping[str, Any]:
+        backup = backups_of(_target(ctx)).create(ctx.params["source"], ctx.params["backup_id"])
+        return _backup_json(backup)
+
+    def copy(ctx: Context) -> Mapping[str, Any]:
+        source, to = ctx.params["source"], ctx.params["copy_to"]
+        return _backup_json(backups_of(_target(ctx)).copy(ctx.params["backup_id"], source, to))
+
+    def publish(ctx: Context) -> Mapping[str, Any]:
+        """The backups' times as nexus_ops_backup_last_success_timestamp_seconds (BackupTooOld's input)."""
+        url = ctx.params.get("pushgateway")
+        if not url:
+            ctx.note("not published: no Pushgateway (--pushgateway URL or NEXUS_PUSHGATEWAY_URL)")
+            return {"published": False}
+        store, pushed = backups_of(_target(ctx)), []
+        for key, kind in (("source", "rds-snapshot"), ("copy_to", "rds-snapshot-copy")):
+            made = store.get(ctx.params["backup_id"], ctx.params[key])
+            if made is None:
+                raise NexusError(f"backup {ctx.params['backup_id']} is missing in {ctx.params[key]}")
+            labels = {"region": made.region, "kind": kind}
+            telemetry.push(
+                str(url),
+                [telemetry.Sample(telemetry.BACKUP_LAST_SUCCESS_TIMESTAMP, labels, made.created)],
+                labels,
+            )
+            pushed.append({**labels, "timestamp": made.created})
+        return {"published": True, "pushgateway": url, "series": pushed}
+
+    def exists(key: str) -> Any:
+        return lambda ctx: backups_of(_target(ctx)).get(ctx.params["backup_id"], ctx.params[key]) is not None
+
+    return Runbook(
+        "backup.run",
+        "back up the writer's database and copy the backup into the other region",
+        (
+            Step(
+                "snapshot-database",
+                "take a backup of the writer's database (tagged as the platform's)",
+                reversible=True,
+                apply=snapshot,
+                done=exists("source"),
+                preconditions=(Precondition("source-is-writer", _is_writer),),
+                calls=lambda ctx: [
+                    Call("backups", "create", {"region": ctx.params["source"], "id": ctx.params["backup_id"]})
+                ],
+            ),
+            Step(
+                "copy-to-other-region",
+                "copy it into the other region, encrypted with that region's key",
+                reversible=True,
+                apply=copy,
+                done=exists("copy_to"),
+                calls=lambda ctx: [
+                    Call(
+                        "backups",
+                        "copy",
+                        {
+                            "id": ctx.params["backup_id"],
+                            "from": ctx.params["source"],
+                            "to": ctx.params["copy_to"],
+                        },
+                    )
+                ],
+            ),
+            Step(
+                "publish-status",
+                "publish the backups' times to the Pushgateway (BackupTooOld, BackupStatusMissing)",
+                reversible=True,
+                apply=publish,
+                calls=lambda ctx: [
+                    Call(
+                        "telemetry", "push", {"url": ctx.params.get("pushgateway"), "job": telemetry.PUSH_JOB}
+                    )
+                ],
+            ),
+        ),
+    )
+
+
+def prunable(backups: Sequence[Backup], now: float, retention_days: int) -> list[Backup]:
+    """What retention deletes: the platform's own backups older than `retention_days`, except, in each
+    region, the newest one that is available and has not failed a verify (never left without a good one)."""
+    cutoff = now - retention_days * DAY_SECONDS
+    keep: set[tuple[str, str]] = set()
+    for role in {b.role for b in backups}:
+        good = [b for b in backups if b.role == role and b.status == "available" and b.verified != "FAIL"]
+        if good:
+            newest = max(good, key=lambda b: b.created)
+            keep.add((newest.role, newest.id))
+    return [
+        b
+        for b in sorted(backups, key=lambda b: (b.role, b.created))
+        if b.made_by_platform and b.created < cutoff and (b.role, b.id) not in keep
+    ]
+
+
+def prune(doomed: Sequence[Backup]) -> Runbook:
+    """One step per backup to delete (the list is judged when the run is planned)."""
+
+    def step(backup: Backup) -> Step:
+        def apply(ctx: Context) -> Mapping[str, Any]:
+            backups_of(_target(ctx)).delete(backup.id, backup.role)
+            return {"deleted": backup.id, "region": backup.region}
+
+        return Step(
+            f"delete-{backup.role}-{backup.id}".lower(),
+            f"delete {backup.id} in {backup.region} "
+            f"({(time.time() - backup.created) / DAY_SECONDS:.0f} days old)",
+            reversible=False,
+            apply=apply,
+            done=lambda ctx: backups_of(_target(ctx)).get(backup.id, backup.role) is None,
+            calls=lambda ctx: [Call("backups", "delete", {"id": backup.id, "region": backup.region})],
+        )
+
+    return Runbook(
+        "backup.prune", "delete the platform's backups past their retention", tuple(step(b) for b in doomed)
+    )

@@ -1,0 +1,163 @@
+"""The AWS world's backups: manual RDS snapshots of the writer's instance, copied into the other region
+with that region's KMS key (CopyDBSnapshot with SourceRegion), tagged `nexus:made-by=nexus-backup` so that
+retention touches nothing else. A verify restores the snapshot into a scratch instance in the same subnet
+group and security groups as its source, waits until it is available and encrypted, records the verdict as
+a tag and deletes the scratch instance.
+
+What a verify cannot do from outside the VPC: compare the rows with the source (the instances are private);
+its detail says so. (AWS Backup's restore testing, with its own validation, is the route for that on AWS.)
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from nexus_platform.errors import NexusError
+from nexus_platform.platform import Platform
+from nexus_platform.world.aws.clients import Clients, Waiting, translated
+from nexus_platform.world.aws.rds import actions as rds_actions
+from nexus_platform.world.aws.rds import probes as rds_probes
+from nexus_platform.world.base import Backup, Verification
+
+MADE_BY = ("nexus:made-by", "nexus-backup")
+KIND = ("nexus:kind", "database")
+VERIFIED_TAG = "nexus:verified"
+SCRATCH_TAG = "nexus:scratch-for"
+
+
+class AwsBackups:
+    def __init__(self, platform: Platform, clients: Clients, waiting: Waiting | None = None) -> None:
+        self.platform, self.clients = platform, clients
+        self.waiting = waiting or Waiting(delay=15.0, timeout=3600.0)
+
+    def _rds(self, role: str) -> Any:
+        return self.clients("rds", self.platform.region(role).region)
+
+    def _backup(self, role: str, described: dict[str, Any], tags: dict[str, str]) -> Backup:
+        created = described.get("SnapshotCreateTime")
+        status = str(described.get("Status", "unknown"))
+        return Backup(
+            id=str(described["DBSnapshotIdentifier"]),
+            role=role,
+            region=self.platform.region(role).region,
+            created=created.timestamp() if created is not None else time.time(),
+            status=status,
+            source=str(described.get("DBInstanceIdentifier", "unknown")),
+            size_bytes=int(described["AllocatedStorage"]) * 2**30
+            if described.get("AllocatedStorage")
+            else None,
+            encryption_key=described.get("KmsKeyId"),
+            made_by_platform=tags.get(MADE_BY[0]) == MADE_BY[1],
+            verified=tags.get(VERIFIED_TAG, "").split("@")[0] or None,
+        )
+
+    def get(self, backup_id: str, role: str) -> Backup | None:
+        rds = self._rds(role)
+        with translated(f"describing snapshot {backup_id}"):
+            described = rds_probes.snapshot(rds, backup_id)
+            if described is None:
+                return None
+            return self._backup(role, described, rds_probes.tags(rds, described["DBSnapshotArn"]))
+
+    def create(self, role: str, backup_id: str) -> Backup:
+        rds, facts = self._rds(role), self.platform.region(role)
+        if self.get(backup_id, role) is None:
+            with translated(f"snapshotting {facts.db_instance_identifier}"):
+                rds.create_db_snapshot(
+                    DBSnapshotIdentifier=backup_id,
+                    DBInstanceIdentifier=facts.db_instance_identifier,
+                    Tags=[{"Key": MADE_BY[0], "Value": MADE_BY[1]}, {"Key": KIND[0], "Value": KIND[1]}],
+                )
+        rds_actions.wait_snapshot(rds, backup_id, self.waiting)
+        made = self.get(backup_id, role)
+        assert made is not None
+        return made
+
+    def copy(self, backup_id: str, source: str, to: str) -> Backup:
+        if self.get(backup_id, to) is None:
+            original = self.get(backup_id, source)
+            if original is None:
+                raise NexusError(f"no snapshot {backup_id} in {self.platform.region(source).region}")
+            rds, target = self._rds(to), self.platform.region(to)
+            with translated(f"describing {target.db_instance_identifier}"):
+                key = (rds_probes.instance(rds, target.db_instance_identifier) or {}).get("KmsKeyId")
+            arn = rds_probes.snapshot(self._rds(source), backup_id) or {}
+            with translated(f"copying snapshot {backup_id} into {target.region}"):
+                rds.copy_db_snapshot(
+                    SourceDBSnapshotIdentifier=arn["DBSnapshotArn"],
+                    TargetDBSnapshotIdentifier=backup_id,
+                    SourceRegion=self.platform.region(source).region,
+                    CopyTags=True,
+                    **({"KmsKeyId": key} if key else {}),
+                )
+        rds_actions.wait_snapshot(self._rds(to), backup_id, self.waiting)
+        copied = self.get(backup_id, to)
+        assert copied is not None
+        return copied
+
+    def list(self) -> list[Backup]:
+        found: list[Backup] = []
+        for role in self.platform.regions:
+            rds = self._rds(role)
+            with translated(f"listing the snapshots in {self.platform.region(role).region}"):
+                for described in rds_probes.manual_snapshots(rds):
+                    found.append(
+                        self._backup(role, described, rds_probes.tags(rds, described["DBSnapshotArn"]))
+                    )
+        return sorted(found, key=lambda b: (b.role, b.created))
+
+    def verify(self, backup_id: str, role: str) -> Verification:
+        rds = self._rds(role)
+        snapshot = self.get(backup_id, role)
+        if snapshot is None:
+            return Verification(
+                backup_id, role, False, f"no snapshot {backup_id} in {self.platform.region(role).region}"
+            )
+        source = self.platform.region(role).db_instance_identifier
+        with translated(f"describing {source}"):
+            template = rds_probes.instance(rds, source) or {}
+        scratch = rds_actions.scratch_identifier(backup_id)
+        try:
+            with translated(f"restoring {backup_id} into scratch instance {scratch}"):
+                if rds_probes.instance(rds, scratch) is None:
+                    rds.restore_db_instance_from_db_snapshot(
+                        DBInstanceIdentifier=scratch,
+                        DBSnapshotIdentifier=backup_id,
+                        DBInstanceClass=template.get("DBInstanceClass", "db.t4g.medium"),
+                        DBSubnetGroupName=(template.get("DBSubnetGroup") or {}).get("DBSubnetGroupName"),
+                        VpcSecurityGroupIds=rds_probes.security_groups(template),
+                        PubliclyAccessible=False,
+                        MultiAZ=False,
+                        DeletionProtection=False,  # it is deleted again right after the check
+                        Tags=[{"Key": SCRATCH_TAG, "Value": backup_id}],
+                    )
+            rds_actions.wait_available(rds, scratch, self.waiting)
+            restored = rds_probes.instance(rds, scratch) or {}
+        finally:
+            with translated(f"deleting scratch instance {scratch}"):
+                if rds_probes.instance(rds, scratch) is not None:
+                    rds.delete_db_instance(
+                        DBInstanceIdentifier=scratch, SkipFinalSnapshot=True, DeleteAutomatedBackups=True
+                    )
+        ok = restored.get("DBInstanceStatus") == "available" and bool(restored.get("StorageEncrypted"))
+        detail = (
+            "restored into a scratch instance: available and encrypted (row checks need a connection inside "
+            "the VPC)"
+            if ok
+            else f"the scratch restore is {restored.get('DBInstanceStatus')}, "
+            f"encrypted={restored.get('StorageEncrypted')}"
+        )
+        with translated(f"recording the verdict on {backup_id}"):
+            described = rds_probes.snapshot(rds, backup_id) or {}
+            rds.add_tags_to_resource(
+                ResourceName=described["DBSnapshotArn"],
+                Tags=[{"Key": VERIFIED_TAG, "Value": f"{'PASS' if ok else 'FAIL'}@{int(time.time())}"}],
+            )
+        return Verification(backup_id, role, ok, detail)
+
+    def delete(self, backup_id: str, role: str) -> None:
+        if self.get(backup_id, role) is None:
+            return
+        with translated(f"deleting snapshot {backup_id}"):
+            self._rds(role).delete_db_snapshot(DBSnapshotIdentifier=backup_id)

@@ -1,0 +1,136 @@
+"""The sandbox data plane's topology: the name, ports and folder of every process, per region; and the URLs
+of its edge and regional load balancers. Pure naming from sandbox.toml and the environment model: nothing
+here starts, stops or reads a process's state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from nexus_platform import model
+from nexus_platform.world.local import api
+from nexus_platform.world.local.postgres import LocalPostgres
+from nexus_platform.world.local.processes import ProcessManager
+from nexus_platform.world.local.redis import LocalRedis, RedisTls
+
+LINK = "link"
+EDGE = "edge"
+PROMETHEUS = "prometheus"
+ALERTMANAGER = "alertmanager"
+BLACKBOX = "blackbox"
+PUSHGATEWAY = "pushgateway"
+# The monitoring processes, in start order (Prometheus last: what it scrapes is up when it starts).
+MONITORING = (BLACKBOX, PUSHGATEWAY, ALERTMANAGER, PROMETHEUS)
+
+
+class ServerTls(Protocol):
+    """The server certificate, its key and the CA that signed it (PEM files)."""
+
+    @property
+    def certificate(self) -> Path: ...
+    @property
+    def key(self) -> Path: ...
+    @property
+    def ca(self) -> Path: ...
+
+
+class Topology:
+    """Names, ports and folders of every data-plane process under `root`."""
+
+    def __init__(
+        self,
+        root: Path,
+        config: model.SandboxConfig,
+        env: model.EnvironmentModel,
+        processes: ProcessManager,
+        tls_files: ServerTls,
+    ) -> None:
+        self.root, self.config, self.env = root, config, env
+        self.processes, self.tls_files = processes, tls_files
+
+    # --- the model ----------------------------------------------------------------------------------------
+    def region(self, role: str) -> str:
+        return self.env.region(role).name
+
+    def other(self, role: str) -> str:
+        return "dr" if role == "primary" else "primary"
+
+    def postgres(self, role: str) -> LocalPostgres:
+        region = self.region(role)
+        port = self.config.regions[role].postgres
+        return LocalPostgres(f"{region}.postgres", self.root / region / "postgres", port, self.processes)
+
+    def redis(self, role: str) -> LocalRedis:
+        region = self.region(role)
+        files = RedisTls(self.tls_files.certificate, self.tls_files.key, self.tls_files.ca)
+        return LocalRedis(
+            f"{region}.redis",
+            self.root / region / "redis",
+            self.config.regions[role].redis,
+            self.processes,
+            files,
+        )
+
+    def instances(self, role: str) -> list[api.Instance]:
+        region = self.region(role)
+        ports = self.config.regions[role].apis
+        return [
+            api.Instance(f"{region}.api-{n}", region, role, port) for n, port in enumerate(ports, start=1)
+        ]
+
+    def exporter_name(self, role: str) -> str:
+        return f"{self.region(role)}.postgres-exporter"
+
+    def edge_url(self) -> str:
+        return f"http://{model.LOCALHOST}:{self.config.edge_port}"
+
+    def pushgateway_url(self) -> str:
+        return f"http://{model.LOCALHOST}:{self.config.pushgateway_port}"
+
+    def lb_url(self, role: str) -> str:
+        return f"http://{model.LOCALHOST}:{self.config.regions[role].lb}"
+
+    def standby_name(self, role: str) -> str:
+        """application_name of the replica in this region (synchronous_standby_names quotes it)."""
+        return f"replica_{self.region(role).replace('-', '_')}"
+
+    def process_names(self) -> list[str]:
+        """Every process of the data plane, in start order."""
+        names = [LINK]
+        for role in model.ROLES:
+            names += [self.postgres(role).name, self.redis(role).name]
+        for role in model.ROLES:
+            names += [instance.name for instance in self.instances(role)]
+        names += [
+            EDGE,
+            *(self.exporter_name(role) for role in model.ROLES),
+            *MONITORING,
+        ]
+        return names
+
+    def ports_of(self, name: str) -> list[int]:
+        cfg = self.config
+        fixed = {
+            LINK: [cfg.link_control_port]
+            + [cfg.regions[r].link_postgres for r in model.ROLES]
+            + [cfg.regions[r].link_redis for r in model.ROLES],
+            EDGE: [cfg.edge_port, cfg.edge_stats_port] + [cfg.regions[r].lb for r in model.ROLES],
+            PROMETHEUS: [cfg.prometheus_port],
+            ALERTMANAGER: [cfg.alertmanager_port],
+            BLACKBOX: [cfg.blackbox_port],
+            PUSHGATEWAY: [cfg.pushgateway_port],
+        }
+        if name in fixed:
+            return fixed[name]
+        for role in model.ROLES:
+            ports = cfg.regions[role]
+            if name == self.postgres(role).name:
+                return [ports.postgres]
+            if name == self.redis(role).name:
+                return [ports.redis]
+            if name == self.exporter_name(role):
+                return [ports.postgres_exporter]
+            for instance in self.instances(role):
+                if name == instance.name:
+                    return [instance.port]
+        raise KeyError(name)

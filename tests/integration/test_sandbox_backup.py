@@ -1,0 +1,158 @@
+"""`nexus backup` and `./scripts/backup.sh` on the running sandbox: the local world (a dump of the real
+primary in the emulator's S3) and the AWS world (RDS snapshots in the emulator), each read back by boto3."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.integration.conftest import nexus_json
+from tests.integration.sandboxlib import wait_for
+
+from nexus_platform import model
+
+pytestmark = pytest.mark.integration
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "backup.sh"
+PREFIX = "nexus-backups/database/"
+
+
+def backup(sandbox: dict[str, Any], *args: str, timeout: float = 300) -> tuple[int, dict[str, Any], str]:
+    return nexus_json("backup", *args, env=sandbox["env"], timeout=timeout)
+
+
+def _bucket(sandbox: dict[str, Any], role: str) -> tuple[Any, str]:
+    region = sandbox["outputs"]["regions"][role]
+    return sandbox["plane"].client("s3", region["region"]), region["state_bucket"]
+
+
+def _ours(sandbox: dict[str, Any]) -> list[dict[str, Any]]:
+    code, listed, stderr = backup(sandbox, "list")
+    assert code == 0, stderr
+    return [b for b in listed["backups"] if b["made_by_platform"]]
+
+
+def test_the_script_is_a_dry_run_by_default(sandbox: dict[str, Any]) -> None:
+    before = _ours(sandbox)
+    result = subprocess.run(
+        [str(SCRIPT)], env=sandbox["env"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "snapshot-database" in result.stdout and "dry run: nothing changed" in result.stdout
+    assert _ours(sandbox) == before
+
+
+def test_run_list_verify_and_a_corrupted_backup(sandbox: dict[str, Any]) -> None:
+    code, report, stderr = backup(sandbox, "run", "--execute")
+    assert code == 0, stderr
+    assert report["outcome"] == "complete"
+    backup_id = next(s for s in report["steps"] if s["name"] == "snapshot-database")["result"]["id"]
+    listed = {(b["id"], b["role"]): b for b in _ours(sandbox)}
+    for role in model.ROLES:
+        assert (backup_id, role) in listed
+        s3, bucket = _bucket(sandbox, role)
+        head = s3.head_object(Bucket=bucket, Key=f"{PREFIX}{backup_id}.dump")
+        assert head["ServerSideEncryption"] == "aws:kms"
+        region = sandbox["outputs"]["regions"][role]["region"]
+        assert head["SSEKMSKeyId"].startswith(f"arn:aws:kms:{region}:")  # each region's own key
+        assert listed[(backup_id, role)]["encryption_key"] == head["SSEKMSKeyId"]
+
+    # Published to the Pushgateway, scraped by Prometheus as production's job nexus-ops: BackupTooOld's input.
+    publish = next(s for s in report["steps"] if s["name"] == "publish-status")["result"]
+    assert publish["published"] is True
+    base = f"http://127.0.0.1:{model.sandbox_config().prometheus_port}"
+    metric = "nexus_ops_backup_last_success_timestamp_seconds"
+
+    def scraped() -> dict[tuple[str, str], float] | None:
+        with urllib.request.urlopen(f"{base}/api/v1/query?query={metric}", timeout=5) as answer:
+            result = json.loads(answer.read())["data"]["result"]
+        found = {(r["metric"]["region"], r["metric"]["kind"]): float(r["value"][1]) for r in result}
+        return found if len(found) == 2 else None
+
+    series = wait_for(scraped, "the backup times in Prometheus", timeout=60)
+    regions = {role: sandbox["outputs"]["regions"][role]["region"] for role in model.ROLES}
+    assert set(series) == {(regions["primary"], "rds-snapshot"), (regions["dr"], "rds-snapshot-copy")}
+    assert all(abs(value - time.time()) < 600 for value in series.values())
+
+    code, verdict, stderr = backup(sandbox, "verify")
+    assert code == 0, stderr
+    assert verdict["verdict"] == "PASS" and verdict["backup_id"] == backup_id
+    assert any(t["table"].endswith(".records") and t["rows"] > 0 for t in verdict["tables"]), verdict
+
+    s3, bucket = _bucket(sandbox, "dr")
+    key = f"{PREFIX}{backup_id}.dump"
+    body = bytearray(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    body[len(body) // 2 : len(body) // 2 + 32] = b"\xff" * 32
+    tags = s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+    s3.put_object(Bucket=bucket, Key=key, Body=bytes(body))
+    s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tags})
+    code, verdict, _ = backup(sandbox, "verify", "--id", backup_id, "--region-role", "dr")
+    assert code == 1 and verdict["verdict"] == "FAIL", verdict
+    entries = [json.loads(line) for line in (Path(sandbox["state"]) / "audit.log").read_text().splitlines()]
+    assert [e["outcome"][:4] for e in entries if e["operation"] == "backup.verify"][-2:] == ["PASS", "FAIL"]
+
+
+def test_prune_deletes_only_the_platforms_old_backups(sandbox: dict[str, Any]) -> None:
+    """Seeded: two of the platform's backups 40 and 35 days old, a recent one, and someone else's 50 days
+    old: only the platform's past the 30 days go."""
+    s3, bucket = _bucket(sandbox, "primary")
+    old = time.time() - 40 * 86400
+
+    def seed(name: str, created: float, ours: bool) -> None:
+        tags = {"nexus:created": f"{created:.3f}"}
+        if ours:
+            tags.update({"nexus:made-by": "nexus-backup", "nexus:kind": "database"})
+        s3.put_object(
+            Bucket=bucket, Key=f"{PREFIX}{name}.dump", Body=b"x", Tagging=urllib.parse.urlencode(tags)
+        )
+
+    seed("it-old-40", old, ours=True)
+    seed("it-old-35", old + 5 * 86400, ours=True)
+    seed("it-foreign-50", old - 10 * 86400, ours=False)
+    seed("it-recent", time.time(), ours=True)
+    code, plan, stderr = backup(sandbox, "prune")
+    assert code == 0, stderr
+    assert {s["name"] for s in plan["steps"]} == {"delete-primary-it-old-40", "delete-primary-it-old-35"}
+    assert {b["id"] for b in _ours(sandbox)} >= {"it-old-40", "it-old-35"}  # a dry run deletes nothing
+
+    code, report, stderr = backup(sandbox, "prune", "--execute")
+    assert code == 0, stderr
+    assert report["outcome"] == "complete"
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=PREFIX).get("Contents", [])}
+    assert f"{PREFIX}it-foreign-50.dump" in keys
+    assert not {f"{PREFIX}it-old-40.dump", f"{PREFIX}it-old-35.dump"} & keys
+    assert f"{PREFIX}it-recent.dump" in keys
+    for name in ("it-foreign-50", "it-recent"):
+        s3.delete_object(Bucket=bucket, Key=f"{PREFIX}{name}.dump")
+
+
+def test_the_aws_world_snapshots_the_emulated_rds(sandbox: dict[str, Any]) -> None:
+    code, report, stderr = backup(sandbox, "run", "--world", "aws", "--execute", timeout=600)
+    assert code == 0, stderr
+    assert report["outcome"] == "complete"
+    backup_id = next(s for s in report["steps"] if s["name"] == "snapshot-database")["result"]["id"]
+    try:
+        for role in model.ROLES:
+            region = sandbox["outputs"]["regions"][role]
+            rds = sandbox["plane"].client("rds", region["region"])
+            snapshot = rds.describe_db_snapshots(DBSnapshotIdentifier=backup_id)["DBSnapshots"][0]
+            listed = rds.list_tags_for_resource(ResourceName=snapshot["DBSnapshotArn"])["TagList"]
+            tags = {t["Key"]: t["Value"] for t in listed}
+            assert tags["nexus:made-by"] == "nexus-backup"
+            assert snapshot["Encrypted"] is True
+            assert (
+                snapshot["KmsKeyId"]
+                == rds.describe_db_instances(DBInstanceIdentifier=region["db_instance_identifier"])[
+                    "DBInstances"
+                ][0]["KmsKeyId"]
+            )
+    finally:
+        for role in model.ROLES:
+            rds = sandbox["plane"].client("rds", sandbox["outputs"]["regions"][role]["region"])
+            rds.delete_db_snapshot(DBSnapshotIdentifier=backup_id)

@@ -1,0 +1,308 @@
+"""Database backups: the retention rule (runbooks/backup.py), the sandbox's backups on a real PostgreSQL with
+S3 in moto (world/local/backups.py: a dump taken while writes go on verifies against the source at its time;
+a corrupted or tampered backup FAILS), and the AWS world's RDS snapshots in moto (world/aws/backups.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from tests.support import free_port
+from tests.unit.test_world_aws import _build
+
+from nexus_platform import platform as platform_model
+from nexus_platform import telemetry
+from nexus_platform.platform import Platform
+from nexus_platform.runbooks import backup as backups
+from nexus_platform.sandbox import tls
+from nexus_platform.world.aws.backups import AwsBackups
+from nexus_platform.world.aws.clients import Clients, Waiting
+from nexus_platform.world.base import Backup
+from nexus_platform.world.local.backups import LocalBackups
+from nexus_platform.world.local.postgres import LocalPostgres, TlsFiles
+from nexus_platform.world.local.processes import ProcessManager
+
+DAY = 86400.0
+NOW = 1_800_000_000.0
+REGIONS = {"primary": "us-east-1", "dr": "eu-west-1"}
+
+
+def backup(
+    role: str, age_days: float, *, ours: bool = True, verified: str | None = None, name: str = ""
+) -> Backup:
+    return Backup(
+        id=name or f"{role}-{age_days:g}",
+        role=role,
+        region=REGIONS[role],
+        created=NOW - age_days * DAY,
+        status="available",
+        source="db",
+        size_bytes=1,
+        encryption_key=None,
+        made_by_platform=ours,
+        verified=verified,
+    )
+
+
+# --- the retention rule -------------------------------------------------------------------------------------
+
+
+def test_prune_takes_only_the_platforms_backups_past_the_retention() -> None:
+    found = [
+        backup("primary", 40),
+        backup("primary", 31),
+        backup("primary", 29),
+        backup("primary", 45, ours=False),  # someone else's snapshot: never ours to delete
+        backup("dr", 35),
+        backup("dr", 1),
+    ]
+    doomed = {b.id for b in backups.prunable(found, NOW, 30)}
+    assert doomed == {"primary-40", "primary-31", "dr-35"}
+
+
+def test_prune_never_removes_the_newest_good_backup_of_a_region() -> None:
+    # Everything is old: the newest good one stays, also when a newer one failed its verify.
+    found = [backup("primary", 60), backup("primary", 50), backup("primary", 40, verified="FAIL")]
+    assert [b.id for b in backups.prunable(found, NOW, 30)] == ["primary-60", "primary-40"]
+    assert backups.prunable([backup("dr", 90)], NOW, 30) == []
+
+
+def test_backup_ids_are_valid_rds_snapshot_identifiers() -> None:
+    class Facts:
+        db_instance_identifier = "nexus-production-us-east-1-postgres"
+
+    class Model:
+        def region(self, role: str) -> Facts:
+            return Facts()
+
+    made = backups.new_id(Model(), "primary", NOW)  # type: ignore[arg-type]
+    assert made == "nexus-production-us-east-1-postgres-nexus-20270115-080000"
+    # RDS: 1-255 letters, digits or hyphens; a letter first; no two hyphens in a row; no hyphen last.
+    assert re.fullmatch(r"[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,254}(?<!-)", made)
+
+
+# --- the sandbox's backups: a real PostgreSQL, S3 in moto --------------------------------------------------
+
+
+@pytest.fixture
+def server() -> Iterator[LocalPostgres]:
+    root = Path(tempfile.mkdtemp(prefix="nexus-backup-test-"))
+    root.chmod(0o755)
+    certs = tls.ensure(root / "tls")
+    pg = LocalPostgres(
+        "backup.postgres", root / "pg", free_port(), ProcessManager(root / "run", root / "logs")
+    )
+    try:
+        pg.initdb(TlsFiles(certs.certificate, certs.key, certs.ca), {})
+        pg.start()
+        pg.admin("CREATE DATABASE nexus")
+        pg.admin(
+            "CREATE TABLE records (id text PRIMARY KEY, data jsonb, n int); "
+            "INSERT INTO records SELECT 'r' || g, jsonb_build_object('g', g), g "
+            "FROM generate_series(1, 2000) g; "
+            "CREATE TABLE audit (at timestamptz DEFAULT now(), what text)",
+            dbname="nexus",
+        )
+        yield pg
+    finally:
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def store(aws: None, server: LocalPostgres) -> LocalBackups:
+    buckets = {"primary": "state-primary", "dr": "state-dr"}
+    for role, bucket in buckets.items():
+        s3 = boto3.client("s3", region_name=REGIONS[role])
+        kms = boto3.client("kms", region_name=REGIONS[role]).create_key()["KeyMetadata"]["Arn"]
+        config: dict[str, Any] = (
+            {} if role == "primary" else {"CreateBucketConfiguration": {"LocationConstraint": REGIONS[role]}}
+        )
+        s3.create_bucket(Bucket=bucket, **config)
+        s3.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [
+                    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms}}
+                ]
+            },
+        )
+    return LocalBackups(
+        lambda role: server,
+        lambda role: boto3.client("s3", region_name=REGIONS[role]),
+        regions=REGIONS,
+        buckets=buckets,
+        sources={"primary": "nexus-sandbox-us-east-1-postgres", "dr": "nexus-sandbox-eu-west-1-postgres"},
+        database="nexus",
+    )
+
+
+def test_a_backup_taken_under_writes_verifies_against_the_source_at_its_time(
+    store: LocalBackups, server: LocalPostgres
+) -> None:
+    stop = threading.Event()
+
+    def write() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            server.admin(
+                f"INSERT INTO records VALUES ('w{n}', '{{}}', {n}); "
+                "UPDATE records SET n = n + 1 WHERE id = 'r1'",
+                dbname="nexus",
+            )
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        made = store.create("primary", "nexus-test-1")
+    finally:
+        stop.set()
+        writer.join(timeout=10)
+    assert made.made_by_platform and made.region == "us-east-1" and made.size_bytes and made.size_bytes > 0
+    assert made.encryption_key and made.encryption_key.startswith("arn:aws:kms:us-east-1:")
+    # The source moved on since: the verify compares with the backup's own time, not with now.
+    result = store.verify("nexus-test-1", "primary")
+    assert result.ok, result.detail
+    assert {t.table for t in result.tables} == {"public.records", "public.audit"}
+    assert next(t for t in result.tables if t.table == "public.records").rows >= 2000  # type: ignore[operator]
+    assert store.get("nexus-test-1", "primary").verified == "PASS"  # type: ignore[union-attr]
+
+    copied = store.copy("nexus-test-1", "primary", "dr")
+    assert copied.region == "eu-west-1" and copied.made_by_platform and copied.verified is None
+    assert copied.encryption_key and copied.encryption_key.startswith("arn:aws:kms:eu-west-1:")
+    assert store.copy("nexus-test-1", "primary", "dr") == copied  # idempotent
+    assert store.verify("nexus-test-1", "dr").ok
+    assert [(b.id, b.role) for b in store.list()] == [("nexus-test-1", "dr"), ("nexus-test-1", "primary")]
+
+    store.delete("nexus-test-1", "dr")
+    assert store.get("nexus-test-1", "dr") is None
+    store.delete("nexus-test-1", "dr")  # idempotent
+
+
+def test_a_corrupted_backup_fails_its_verify(store: LocalBackups) -> None:
+    store.create("primary", "nexus-test-2")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    key = "nexus-backups/database/nexus-test-2.dump"
+    body = bytearray(s3.get_object(Bucket="state-primary", Key=key)["Body"].read())
+    body[len(body) // 2 : len(body) // 2 + 64] = b"\0" * 64  # bytes flipped in the middle of the data
+    tags = s3.get_object_tagging(Bucket="state-primary", Key=key)["TagSet"]
+    s3.put_object(Bucket="state-primary", Key=key, Body=bytes(body))
+    s3.put_object_tagging(Bucket="state-primary", Key=key, Tagging={"TagSet": tags})
+    result = store.verify("nexus-test-2", "primary")
+    assert not result.ok, result.detail
+    assert store.get("nexus-test-2", "primary").verified == "FAIL"  # type: ignore[union-attr]
+
+
+def test_a_backup_whose_data_differs_from_its_manifest_fails(
+    store: LocalBackups, server: LocalPostgres
+) -> None:
+    """A dump that restores but holds other rows than the source had (a tampered or mixed-up backup)."""
+    store.create("primary", "nexus-test-3")
+    server.admin("DELETE FROM records WHERE n % 2 = 0", dbname="nexus")
+    store.create("primary", "nexus-test-4")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    other = s3.get_object(Bucket="state-primary", Key="nexus-backups/database/nexus-test-4.dump")[
+        "Body"
+    ].read()
+    s3.put_object(Bucket="state-primary", Key="nexus-backups/database/nexus-test-3.dump", Body=other)
+    result = store.verify("nexus-test-3", "primary")
+    assert not result.ok
+    assert [t.table for t in result.tables if not t.ok] == ["public.records"]
+    assert "1 of 2 tables differ" in result.detail
+
+
+# --- the AWS world's snapshots, in moto ---------------------------------------------------------------------
+
+
+def test_aws_snapshots_are_made_copied_listed_verified_and_deleted(aws: None) -> None:
+    built = _build()
+    platform: Platform = dataclasses.replace(
+        platform_model.from_outputs("sandbox", built["outputs"]), endpoint_url=None
+    )
+    store = AwsBackups(platform, Clients(None, None), Waiting(delay=0.01, timeout=5))
+    rds = {role: boto3.client("rds", region_name=region) for role, region in REGIONS.items()}
+    foreign = rds["primary"].create_db_snapshot(
+        DBSnapshotIdentifier="someone-elses",
+        DBInstanceIdentifier=platform.region("primary").db_instance_identifier,
+    )["DBSnapshot"]
+    assert foreign
+
+    made = store.create("primary", "nexus-it-snap-1")
+    assert made.made_by_platform and made.status == "available" and made.region == "us-east-1"
+    copied = store.copy("nexus-it-snap-1", "primary", "dr")
+    assert copied.region == "eu-west-1" and copied.made_by_platform
+    dr_key = rds["dr"].describe_db_instances(
+        DBInstanceIdentifier=platform.region("dr").db_instance_identifier
+    )["DBInstances"][0]["KmsKeyId"]
+    described = rds["dr"].describe_db_snapshots(DBSnapshotIdentifier="nexus-it-snap-1")["DBSnapshots"][0]
+    assert described["KmsKeyId"] == dr_key  # re-encrypted with the DR region's key
+
+    listed = {(b.id, b.role): b.made_by_platform for b in store.list()}
+    assert listed[("someone-elses", "primary")] is False
+    assert listed[("nexus-it-snap-1", "primary")] is True and listed[("nexus-it-snap-1", "dr")] is True
+
+    result = store.verify("nexus-it-snap-1", "primary")
+    assert result.ok, result.detail
+    assert store.get("nexus-it-snap-1", "primary").verified == "PASS"  # type: ignore[union-attr]
+    names = [i["DBInstanceIdentifier"] for i in rds["primary"].describe_db_instances()["DBInstances"]]
+    assert not [n for n in names if n.startswith("nexus-verify-")]  # the scratch instance is gone
+
+    store.delete("nexus-it-snap-1", "dr")
+    assert store.get("nexus-it-snap-1", "dr") is None
+
+
+# --- publishing: the toolkit's metric through a real Pushgateway -------------------------------------------
+
+
+def test_the_backup_time_is_pushed_to_a_pushgateway() -> None:
+    port = free_port()
+    gateway = subprocess.Popen(
+        ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while not _answers(f"{url}/-/ready"):
+            assert time.monotonic() < deadline, "the Pushgateway did not come up"
+            time.sleep(0.1)
+        for kind, value in (("rds-snapshot", 1.5e9), ("rds-snapshot-copy", 1.6e9), ("rds-snapshot", 1.7e9)):
+            labels = {"region": "us-east-1", "kind": kind}
+            telemetry.push(
+                url, [telemetry.Sample(telemetry.BACKUP_LAST_SUCCESS_TIMESTAMP, labels, value)], labels
+            )
+        with urllib.request.urlopen(f"{url}/metrics", timeout=5) as answer:
+            text = answer.read().decode()
+        series = [
+            line
+            for line in text.splitlines()
+            if line.startswith(telemetry.BACKUP_LAST_SUCCESS_TIMESTAMP.name)
+        ]
+        # One series per (region, kind): a later push replaces its group's value.
+        assert len(series) == 2, series
+        assert any('kind="rds-snapshot"' in line and line.endswith(" 1.7e+09") for line in series), series
+        assert all('job="nexus-ops"' in line for line in series)
+    finally:
+        gateway.terminate()
+        gateway.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
