@@ -171,3 +171,21 @@ def test_slo_alerts_follow_the_multiwindow_multi_burn_rate_table() -> None:
         "nexus_api:slo_availability:objective": "vector(0.999)",
         "nexus_api:slo_latency:objective": "vector(0.99)",
     }
+
+
+def test_the_rpo_target_and_lag_alarm_are_terraforms() -> None:
+    """One fact in two languages: the rules and dashboards use telemetry's RPO target and lag warning, the
+    runbooks Terraform's (the `database` output); they must be the same numbers."""
+    import hcl2  # noqa: PLC0415
+
+    terraform = obslib.ROOT / "terraform" / "aws"
+    locals_: dict[str, object] = {}
+    for name in ("database.tf", "monitoring.tf"):
+        with (terraform / name).open() as handle:
+            for block in hcl2.load(handle).get("locals", []):
+                locals_.update(block)
+    topology = locals_["database_topology"]
+    assert isinstance(topology, dict)
+    assert int(topology["rpo_target_seconds"]) == telemetry.RPO_TARGET_SECONDS
+    assert topology["replica_lag_alarm_s"] == "${local.replica_lag_alarm_seconds}"
+    assert int(str(locals_["replica_lag_alarm_seconds"])) == telemetry.REPLICA_LAG_WARNING_SECONDS
