@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,26 @@ def nexus_json(*args: str, env: dict[str, str], timeout: float = 300) -> tuple[i
     except json.JSONDecodeError:
         payload = {}
     return result.returncode, payload, result.stderr
+
+
+def killed_at_step(args: list[str], env: dict[str, str], step: str, timeout: float = 180) -> Path:
+    """Start `nexus ARGS`, SIGKILL it once a run it started has journaled the end of `step`; that run's
+    journal (its stem is the run id to resume)."""
+    from tests.integration.sandboxlib import journal_reaching, wait_for  # noqa: PLC0415
+
+    runs = Path(env["NEXUS_STATE_DIR"]) / "runs"
+    known = set(runs.glob("*.jsonl")) if runs.exists() else set()
+    process = subprocess.Popen([*NEXUS, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        journal = wait_for(
+            lambda: journal_reaching(runs, known, step), f"`nexus {args[0]} {args[1]}` to end {step}", timeout
+        )
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return journal
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from tests.integration.conftest import NEXUS, nexus, nexus_json
-from tests.integration.sandboxlib import data_plane, journal_reaching, wait_for
+from tests.integration.conftest import killed_at_step, nexus, nexus_json
+from tests.integration.sandboxlib import data_plane, wait_for
 
 from nexus_platform import model
 from nexus_platform.secrets import read_secrets
@@ -288,27 +288,10 @@ def test_watch_fails_over_a_killed_primary_and_failback_restores_it(sandbox: dic
 def test_a_watch_started_failover_killed_mid_way_resumes_from_the_cli(sandbox: dict[str, Any]) -> None:
     """SIGKILL of `dr watch` once its failover has fenced the primary; `dr failover --resume RUN_ID` finishes
     it with the parameters the watch journaled, and the RTO still counts from the watch's detection."""
-    state: Path = sandbox["state"]
-    runs = state / "runs"
-    before = set(runs.glob("*.jsonl")) if runs.exists() else set()
     kill_region(primary_processes())
-    watcher = subprocess.Popen(
-        [*NEXUS, "dr", "watch", "--execute", "--max-seconds", "120"],
-        env=sandbox["env"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    journal = killed_at_step(
+        ["dr", "watch", "--execute", "--max-seconds", "120"], sandbox["env"], "fence-primary", 120
     )
-    try:
-
-        def fenced() -> Path | None:
-            return journal_reaching(runs, before, "fence-primary")
-
-        journal = wait_for(fenced, "the watch's failover to fence the primary", 120)
-        watcher.send_signal(signal.SIGKILL)
-        watcher.wait(timeout=10)
-    finally:
-        if watcher.poll() is None:
-            watcher.kill()
     run_id = journal.stem
     events = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
     detected_at = next(e for e in events if e["event"] == "run-start")["params"]["detected_at"]

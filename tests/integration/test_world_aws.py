@@ -25,16 +25,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import signal
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.conftest import NEXUS, nexus_json
-from tests.integration.sandboxlib import data_plane, journal_reaching, wait_for
+from tests.integration.conftest import killed_at_step, nexus_json
+from tests.integration.sandboxlib import data_plane
 from tests.unit.test_world_aws import APP_RULE, FakeApi, FakeKubernetes, FakeServer, kube_access
 
 from nexus_platform import awsapi, model
@@ -563,26 +561,11 @@ def test_rehearsal_unplanned_failover_with_the_primary_region_down_resumes_after
     outage = ["--outage", "primary"]
     _failed_checkers(target, "primary", "failure")
     try:
-        runs = Path(target.sandbox["state"]) / "runs"
-        known = set(runs.glob("*.jsonl")) if runs.exists() else set()
-        process = subprocess.Popen(
-            [*NEXUS, "dr", "failover", "--execute", *outage, *rehearsal.options, "--output", "json"],
-            env=target.sandbox["env"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        journal = killed_at_step(
+            ["dr", "failover", "--execute", *outage, *rehearsal.options, "--output", "json"],
+            target.sandbox["env"],
+            "fence-primary",
         )
-        try:
-
-            def fenced() -> Path | None:
-                return journal_reaching(runs, known, "fence-primary")
-
-            journal = wait_for(fenced, "the failover to fence the primary", 180)
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-        finally:
-            if process.poll() is None:
-                process.kill()
-        assert journal is not None
         run_id = journal.stem
         code, report, stderr = rehearsal.dr("failover", "--execute", *outage, "--resume", run_id, timeout=600)
         assert code == 0, stderr[-2000:]

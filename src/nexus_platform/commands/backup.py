@@ -31,6 +31,13 @@ def _age(backup: Backup) -> str:
     return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
 
 
+def _size(count: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} B"
+
+
 def _execute(runbook: Any, ctx: Any, *, execute: bool, resume: str | None, output: Output) -> None:
     from nexus_platform.ops import run as engine  # noqa: PLC0415
     from nexus_platform.ops.report import plan_json, render_plan, render_report, report_json  # noqa: PLC0415
@@ -104,7 +111,7 @@ def list_(
     for column in ("id", "region", "age", "size", "status", "verified", "ours", "source", "key"):
         table.add_column(column, overflow="fold")
     for b in found:
-        size = "-" if b.size_bytes is None else f"{b.size_bytes / 2**20:.1f} MiB"
+        size = "-" if b.size_bytes is None else _size(b.size_bytes)
         table.add_row(
             b.id,
             b.region,
