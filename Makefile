@@ -22,7 +22,7 @@ TF_DIRS := terraform/aws terraform/bootstrap
 # The delivery pipeline's steps (Jenkinsfile stages), runnable locally.
 include cicd/pipeline.mk
 
-.PHONY: help setup up down status test check lint typecheck fmt tf-fmt-check tf-validate tf-test checkov unit integration bench-api bench-sandbox clean
+.PHONY: help setup up down status test check lint typecheck fmt tf-fmt-check tf-validate tf-test checkov unit integration bench-api bench-autoscaler bench-sandbox clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -121,6 +121,9 @@ test: setup lint typecheck tf-fmt-check tf-validate checkov ## the whole suite
 
 bench-api: $(STAMPS)/apt $(STAMPS)/venv ## nexus-api load benchmark (req/s, p50/p99 for reads and writes)
 	@$(BIN)/python services/nexus-api/bench/run.py
+
+bench-autoscaler: $(STAMPS)/apt $(STAMPS)/venv ## sandbox: how fast nexus-api scales out under load and back
+	@$(BIN)/python bench/autoscaler.py
 
 bench-sandbox: $(STAMPS)/apt $(STAMPS)/venv ## sandbox: data-plane start, memory, edge -> DR latency; link overhead
 	@$(BIN)/python bench/sandbox.py

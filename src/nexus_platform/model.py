@@ -182,6 +182,13 @@ class RegionPorts:
     # What the other region dials to reach this region's database and cache across the link emulator.
     link_postgres: int
     link_redis: int
+    # Ports the sandbox's autoscaler may start more nexus-api instances on (the room it scales out into).
+    api_spares: tuple[int, ...] = ()
+
+    @property
+    def api_slots(self) -> tuple[int, ...]:
+        """Every nexus-api port: the instances `nexus up` starts, then the autoscaler's spares."""
+        return self.apis + self.api_spares
 
     def all(self) -> dict[str, int]:
         named = {
@@ -192,7 +199,7 @@ class RegionPorts:
             "link_postgres": self.link_postgres,
             "link_redis": self.link_redis,
         }
-        named.update({f"api-{index}": port for index, port in enumerate(self.apis, start=1)})
+        named.update({f"api-{index}": port for index, port in enumerate(self.api_slots, start=1)})
         return named
 
 
@@ -214,6 +221,13 @@ class SandboxConfig:
     pushgateway_port: int
     scrape_interval_s: int
     regions: dict[str, RegionPorts]
+    # The sandbox's HorizontalPodAutoscaler (world/local/autoscaler.py): how often it looks, how long the load
+    # must stay low before it removes an instance (the chart's scaleDownStabilizationSeconds, on the sandbox's
+    # faster clock).
+    autoscaler_interval_s: float = 1.0
+    autoscaler_scale_down_s: int = 30
+    # Requests/s per instance to keep; None: the chart's autoscaling.requestRate.targetAverageValue.
+    autoscaler_target_requests_per_s: float | None = None
     # Alert name -> the `for:` the sandbox evaluates it with (its time runs faster); the rule files keep
     # production's.
     alert_for: dict[str, str] = field(default_factory=dict)
@@ -269,10 +283,10 @@ class _Table:
             raise self._fail(key, "a port from 1024 to 65535")
         return value
 
-    def ports(self, key: str) -> tuple[int, ...]:
-        value = self.data.get(key)
-        if not isinstance(value, list) or not value:
-            raise self._fail(key, "a non-empty list of ports")
+    def ports(self, key: str, *, optional: bool = False) -> tuple[int, ...]:
+        value = self.data.get(key, [] if optional else None)
+        if not isinstance(value, list) or not (value or optional):
+            raise self._fail(key, "a list of ports" if optional else "a non-empty list of ports")
         return tuple(_Table(self.path, {"v": {"p": item}}, "v").port("p") for item in value)
 
     def number(self, key: str, low: float, high: float) -> float:
@@ -324,6 +338,7 @@ def sandbox_config(path: Path | None = None) -> SandboxConfig:
         raise NexusError(f"{path} is not valid TOML: {exc}", hint="fix the file and retry") from None
     replication, link, edge = (_Table(path, data, name) for name in ("replication", "link", "edge"))
     monitoring = _Table(path, data, "monitoring")
+    autoscaler = _Table(path, data, "autoscaler")
     regions_table = data.get("regions")
     if not isinstance(regions_table, dict) or set(regions_table) != set(ROLES):
         raise NexusError(f"{path}: [regions] must have exactly the tables {', '.join(ROLES)}")
@@ -339,6 +354,7 @@ def sandbox_config(path: Path | None = None) -> SandboxConfig:
             postgres_exporter=table.port("postgres_exporter_port"),
             link_postgres=table.port("link_postgres_port"),
             link_redis=table.port("link_redis_port"),
+            api_spares=table.ports("api_spare_ports", optional=True),
         )
     config = SandboxConfig(
         path=path,
@@ -356,6 +372,13 @@ def sandbox_config(path: Path | None = None) -> SandboxConfig:
         scrape_interval_s=monitoring.integer("scrape_interval_s", 1, 300),
         regions=regions,
         alert_for=monitoring.durations("alert_for"),
+        autoscaler_interval_s=autoscaler.number("interval_s", 0.2, 60),
+        autoscaler_scale_down_s=autoscaler.integer("scale_down_stabilization_s", 0, 3600),
+        autoscaler_target_requests_per_s=(
+            autoscaler.number("target_requests_per_s", 1, 100_000)
+            if "target_requests_per_s" in autoscaler.data
+            else None
+        ),
     )
     seen: dict[int, str] = {}
     for name, port in config.ports().items():

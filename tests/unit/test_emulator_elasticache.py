@@ -193,3 +193,34 @@ def test_cache_parameter_group_lifecycle(aws: None) -> None:
     with pytest.raises(ClientError) as exc:
         client.describe_cache_parameter_groups(CacheParameterGroupName="nexus-redis7")
     assert exc.value.response["Error"]["Code"] == "CacheParameterGroupNotFound"
+
+
+def test_replica_count_grows_and_shrinks_within_the_rules(aws: None) -> None:
+    client = boto3.client("elasticache", region_name="eu-west-1")
+    _group(client, "rg", Engine="redis", EngineVersion="7.1", AutomaticFailoverEnabled=True)
+
+    grown = client.increase_replica_count(ReplicationGroupId="rg", NewReplicaCount=3, ApplyImmediately=True)
+    assert grown["ReplicationGroup"]["MemberClusters"] == ["rg-001", "rg-002", "rg-003", "rg-004"]
+    members = grown["ReplicationGroup"]["NodeGroups"][0]["NodeGroupMembers"]
+    assert [m["CurrentRole"] for m in members] == ["primary", "replica", "replica", "replica"]
+    added = client.describe_cache_clusters(CacheClusterId="rg-004")["CacheClusters"][0]
+    assert added["ReplicationGroupId"] == "rg"
+
+    shrunk = client.decrease_replica_count(ReplicationGroupId="rg", NewReplicaCount=1, ApplyImmediately=True)
+    assert shrunk["ReplicationGroup"]["MemberClusters"] == ["rg-001", "rg-002"]
+    with pytest.raises(ClientError) as exc:
+        client.describe_cache_clusters(CacheClusterId="rg-003")
+    assert exc.value.response["Error"]["Code"] == "CacheClusterNotFound"
+
+    # Automatic failover needs a replica; a shard has at most 5; "increase" must increase.
+    for call, count in (
+        (client.decrease_replica_count, 0),
+        (client.increase_replica_count, 6),
+        (client.increase_replica_count, 1),
+    ):
+        with pytest.raises(ClientError) as exc:
+            call(ReplicationGroupId="rg", NewReplicaCount=count, ApplyImmediately=True)
+        assert exc.value.response["Error"]["Code"] == "InvalidParameterValue"
+    with pytest.raises(ClientError) as exc:
+        client.increase_replica_count(ReplicationGroupId="nope", NewReplicaCount=2, ApplyImmediately=True)
+    assert exc.value.response["Error"]["Code"] == "ReplicationGroupNotFoundFault"

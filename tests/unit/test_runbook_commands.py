@@ -34,7 +34,6 @@ CLI = [sys.executable, "-c", "from nexus_platform.cli import main; main()"]
 # Named by the runbooks, not implemented yet (the DR drill, backup and scaling issues add them).
 PENDING = {
     "dr drill",
-    "scale set",
 }
 
 # `nexus` as a command word: not part of a longer name (nexus-api, nexus_ops_..., .../nexus-platform) and not

@@ -125,6 +125,13 @@ class FakeKubernetes(FakeServer):
                 },
                 "status": {"replicas": self.replicas, "readyReplicas": self.replicas or None},
             }
+        if method == "PATCH" and route == self.HPA and self.bounds is not None:
+            spec = body["spec"]  # a merge patch
+            self.bounds = (
+                int(spec.get("minReplicas", self.bounds[0])),
+                int(spec.get("maxReplicas", self.bounds[1])),
+            )
+            return self.handle("GET", path, None)
         if method == "PATCH" and route == f"{self.BASE}/scale":
             self.replicas = int(body["spec"]["replicas"])
             return 200, {
@@ -905,6 +912,45 @@ def test_the_scaling_view_reads_node_groups_the_autoscaler_and_the_replicas(env:
     env.kube["dr"].bounds = None  # autoscaling off in the chart: no HPA
     dr = env.world.scaling.show("dr")
     assert (dr.api_min, dr.api_max) == (None, None) and dr.notes
+
+
+def test_scale_set_changes_each_thing_through_its_api(env: Env) -> None:
+    """`nexus scale set` on AWS: EKS UpdateNodegroupConfig, a merge PATCH of the HorizontalPodAutoscaler
+    (Kubernetes API faked at the HTTP boundary), RDS read replicas made and removed (only ours: the DR replica
+    stays), ElastiCache replicas per shard."""
+    scaling = env.world.scaling
+    assert scaling is not None
+    group = scaling.show("primary").node_groups[0].name
+    scaling.set_nodes("primary", group, 2, 3, 6)
+    assert _nodegroup(env, "primary") == {"minSize": 2, "desiredSize": 3, "maxSize": 6}
+
+    scaling.set_api_bounds("primary", 3, 12)
+    assert env.kube["primary"].bounds == (3, 12)
+    method, path, headers, body = env.kube["primary"].requests[-1]
+    assert (method, path.split("?")[0], body) == (
+        "PATCH",
+        FakeKubernetes.HPA,
+        {"spec": {"minReplicas": 3, "maxReplicas": 12}},
+    )
+    assert "merge-patch" in headers.get("Content-Type", "")
+    assert (scaling.show("primary").api_min, scaling.show("primary").api_max) == (3, 12)
+
+    source = env.platform.region("primary").db_instance_identifier
+    scaling.set_db_read_replicas("primary", 3)
+    assert scaling.show("primary").db_read_replicas == 3
+    made = [env.instance("primary", f"{source}-read-{n}") for n in (2, 3)]
+    assert all({"Key": "nexus:made-by", "Value": "nexus-scale"} in m["TagList"] for m in made)
+    assert all(m["ReadReplicaSourceDBInstanceIdentifier"] == source for m in made)
+    scaling.set_db_read_replicas("primary", 1)
+    assert scaling.show("primary").db_read_replicas == 1
+    assert env.instance("dr")["ReadReplicaSourceDBInstanceIdentifier"]  # the DR replica is untouched
+    with pytest.raises(NexusError, match="made by `nexus scale`"):
+        scaling.set_db_read_replicas("primary", 0)
+
+    scaling.set_cache_replicas("primary", 3)
+    assert scaling.show("primary").cache_replicas_per_shard == 3
+    scaling.set_cache_replicas("primary", 1)
+    assert scaling.show("primary").cache_replicas_per_shard == 1
 
 
 def test_the_doctor_reads_the_aws_world(env: Env) -> None:

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from nexus_platform import audit, model
 from nexus_platform import connect as choose
-from nexus_platform.commands.common import EnvOption, Output, OutputOption, console
+from nexus_platform.commands.common import EnvOption, Output, OutputOption, console, plan_or_execute
 from nexus_platform.commands.dr import ExecuteOption, OutputsOption, ResumeOption
 from nexus_platform.commands.reach import WorldOption, reach_of
 from nexus_platform.errors import InputError
@@ -36,25 +36,6 @@ def _size(count: int) -> str:
         if count >= scale:
             return f"{count / scale:.1f} {unit}"
     return f"{count} B"
-
-
-def _execute(runbook: Any, ctx: Any, *, execute: bool, resume: str | None, output: Output) -> None:
-    from nexus_platform.ops import run as engine  # noqa: PLC0415
-    from nexus_platform.ops.report import plan_json, render_plan, render_report, report_json  # noqa: PLC0415
-
-    if not execute:
-        plan = engine.plan(runbook, ctx)
-        if output is Output.json:
-            console.print_json(json.dumps(plan_json(plan)))
-        else:
-            console.print(render_plan(plan))
-            console.print("dry run: nothing changed (add --execute to run it)")
-        return
-    report = engine.execute(runbook, ctx, state_dir=model.paths().state_dir, resume=resume)
-    if output is Output.json:
-        console.print_json(json.dumps(report_json(report)))
-    else:
-        console.print(render_report(report))
 
 
 @app.command("run")
@@ -90,7 +71,7 @@ def run(
             pushgateway=pushgateway or choose.pushgateway(env),
         )
     ctx = Context(env=env, params=params, world=target, quiet=output is Output.json)
-    _execute(backups.run(), ctx, execute=execute, resume=resume, output=output)
+    plan_or_execute(backups.run(), ctx, execute=execute, resume=resume, output=output)
 
 
 @app.command("list")
@@ -217,4 +198,4 @@ def prune(
         world=target,
         quiet=output is Output.json,
     )
-    _execute(backups.prune(doomed), ctx, execute=execute, resume=None, output=output)
+    plan_or_execute(backups.prune(doomed), ctx, execute=execute, resume=None, output=output)

@@ -73,7 +73,9 @@ def up(
         edge = traffic.Client(data.edge_url())
         # Read back through the DR region's own load balancer, which names the region that answered.
         dr_api = traffic.Client(data.lb_url("dr"))
-        proof = traffic.write_and_follow(edge, dr_api, data.region("dr"))
+        # Every 20 ms: the DR region's autoscaler reads this balancer's request rate, and the default 2 ms
+        # poll is 500 requests/s, enough to scale the region out.
+        proof = traffic.write_and_follow(edge, dr_api, data.region("dr"), poll_interval=0.02)
     except BaseException as exc:
         # Stop what this run started of the data plane (what it found running stays as it was). On Ctrl-C the
         # emulator it started goes too; after a failure it stays, so the next `up` need not apply again.
@@ -212,6 +214,7 @@ def _print_status(payload: dict[str, Any]) -> None:
         payload["edge"]["process"],
         payload["link"]["process"],
         *payload["monitoring"]["processes"],
+        payload["autoscaler"]["process"],
     ]:
         table.add_row(
             "global",

@@ -1,4 +1,4 @@
-"""`nexus scale show`: what each region runs of what the platform scales (node groups, nexus-api and its
+"""`nexus scale show|set`: what each region runs of what the platform scales (node groups, nexus-api and its
 autoscaler's bounds, database read replicas, cache replicas per shard), on either world."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from rich.table import Table
 
 from nexus_platform import connect as choose
 from nexus_platform import model
+from nexus_platform.commands import scale_set
 from nexus_platform.commands.common import EnvOption, Output, OutputOption, console
 from nexus_platform.commands.dr import OutputsOption
 from nexus_platform.commands.reach import KubeApiOption, KubeCaOption, WorldOption, reach_of
@@ -67,3 +68,6 @@ def show(
     for view in views:
         for note in view.notes:
             console.print(f"{view.region}: {note}", highlight=False)
+
+
+app.command("set")(scale_set.set_)

@@ -111,5 +111,26 @@ class EnvLock:
         self.release()
 
 
+def busy(state_dir: Path, env: str) -> Holder | None:
+    """Who holds `env`'s lock now, without taking it (a live holder's content; a released lock is empty).
+
+    For bystanders that must not act while a run does (the sandbox's autoscaler), never for mutual exclusion:
+    only `acquire` excludes."""
+    try:
+        raw = (state_dir / "locks" / f"{env}.lock").read_text(errors="replace")
+    except FileNotFoundError:
+        return None
+    holder = _holder(raw)
+    if holder is None or holder.pid is None:
+        return holder
+    try:
+        os.kill(holder.pid, 0)
+    except ProcessLookupError:
+        return None  # died holding it: the kernel has dropped its flock
+    except PermissionError:
+        pass
+    return holder
+
+
 def _read(fd: int) -> str:
     return os.pread(fd, 4096, 0).decode("utf-8", errors="replace")

@@ -9,6 +9,7 @@
 | ``<region>.api-N`` (nexus-api)            | the nexus-api pods of each region's EKS cluster             |
 | ``edge`` (HAProxy)                        | each region's ALB, Route 53 failover records and CloudFront |
 | ``prometheus``, ``alertmanager``, ...     | the monitoring stack, with the repository's own rules       |
+| ``autoscaler``                            | nexus-api's HorizontalPodAutoscaler (request rate per pod)  |
 
 Everything lives under ``<state>/dataplane`` and the process manager's run folder; ``nexus down`` removes it,
 as the emulator's state goes with the emulator. Credentials come from the emulator's Secrets Manager (what
@@ -39,6 +40,7 @@ from nexus_platform.world.local.postgres import REPLICATION_USER, LocalPostgres,
 from nexus_platform.world.local.processes import ProcessManager, port_accepts, require_free
 from nexus_platform.world.local.topology import (
     ALERTMANAGER,
+    AUTOSCALER,
     BLACKBOX,
     EDGE,
     LINK,
@@ -52,6 +54,12 @@ log = logs.get("sandbox.dataplane")
 __all__ = ["ALERTMANAGER", "BLACKBOX", "EDGE", "LINK", "PROMETHEUS", "PUSHGATEWAY", "DataPlane", "UpReport"]
 
 Progress = Callable[[str], None]
+
+
+def autoscaler_argv() -> list[str]:
+    import sys  # noqa: PLC0415
+
+    return [sys.executable, "-m", "nexus_platform.sandbox.autoscaler"]
 
 
 def _accepting(port: int) -> Callable[[], bool]:
@@ -179,7 +187,16 @@ class DataPlane(Topology, PlaneState):
 
         say("monitoring (Prometheus, Alertmanager, exporters)")
         self._start_monitoring(master, running, track)
+
+        say("autoscaler")
+        if not running[AUTOSCALER]:
+            self.processes.start(AUTOSCALER, autoscaler_argv(), ready=lambda: True, timeout=10)
+            track(AUTOSCALER, False)
         return UpReport(list(started), time.monotonic() - began, mode)
+
+    def api_targets_changed(self) -> None:
+        """Prometheus scrapes the nexus-api instances wanted now (file_sd, as Kubernetes discovery would)."""
+        observability.write_targets(self.monitoring_spec())
 
     def pg_tls(self) -> TlsFiles:
         return TlsFiles(self.tls_files.certificate, self.tls_files.key, self.tls_files.ca)
@@ -260,7 +277,7 @@ class DataPlane(Topology, PlaneState):
         jobs = []
         for role in model.ROLES:
             backends = self.backends(role, region_secrets[role])
-            jobs += [(instance, backends) for instance in self.instances(role)]
+            jobs += [(instance, backends) for instance in self.instances(role) + self.spares_started(role)]
         # In parallel: each instance spends about a second of CPU importing and connecting.
         with ThreadPoolExecutor(max_workers=4) as pool:
             for _ in pool.map(lambda job: api.start(self.processes, self.chart, *job), jobs):
@@ -275,7 +292,9 @@ class DataPlane(Topology, PlaneState):
                 role=role,
                 lb_host=model.LOCALHOST,
                 lb_port=self.config.regions[role].lb,
-                servers=tuple(haproxy.Server(i.name, model.LOCALHOST, i.port) for i in self.instances(role)),
+                # Every port the region has: an instance the autoscaler has not started is DOWN, as a pod
+                # that does not exist has no target in the ALB's target group.
+                servers=tuple(haproxy.Server(i.name, model.LOCALHOST, i.port) for i in self.slots(role)),
             )
             for role in model.ROLES
         )
@@ -399,7 +418,7 @@ class DataPlane(Topology, PlaneState):
             apis=tuple(
                 observability.ApiTarget(i.region, role, model.LOCALHOST, i.port, i.name)
                 for role in model.ROLES
-                for i in self.instances(role)
+                for i in self.instances(role) + self.spares_started(role)
             ),
             origins=tuple(
                 observability.Origin(self.region(role), role, f"{self.lb_url(role)}/readyz")

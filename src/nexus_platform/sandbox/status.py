@@ -17,9 +17,9 @@ from typing import Any
 from nexus_platform import model
 from nexus_platform.errors import NexusError
 from nexus_platform.sandbox.dataplane import EDGE, LINK, DataPlane
-from nexus_platform.world.local import link
+from nexus_platform.world.local import autoscaler, link
 from nexus_platform.world.local.processes import port_accepts
-from nexus_platform.world.local.topology import MONITORING
+from nexus_platform.world.local.topology import AUTOSCALER, MONITORING
 
 _TIMEOUT = 0.4
 # The whole status answers within this, whatever hangs (each probe's own timeouts are shorter).
@@ -216,5 +216,10 @@ def collect(plane: DataPlane, cache_token: str | None, deadline: float = DEADLIN
             "prometheus_url": f"http://{model.LOCALHOST}:{plane.config.prometheus_port}",
             "alertmanager_url": f"http://{model.LOCALHOST}:{plane.config.alertmanager_port}",
             "processes": [processes[name] for name in MONITORING],
+        },
+        # The last few scaling decisions (world/local/autoscaler.py), newest last.
+        "autoscaler": {
+            "process": processes[AUTOSCALER],
+            "decisions": autoscaler.events(plane.autoscaler_events)[-5:],
         },
     }

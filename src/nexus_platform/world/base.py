@@ -198,8 +198,32 @@ class Scale:
     notes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Quotas:
+    """The most a region may run of each, where the world knows it (None: no known limit)."""
+
+    api_replicas: int | None
+    node_group_size: int | None
+    db_read_replicas: int | None
+    cache_replicas_per_shard: int | None
+
+
 class Scaling(Protocol):
     def show(self, role: str) -> Scale: ...
+
+    def quotas(self, role: str) -> Quotas: ...
+
+    def set_nodes(self, role: str, group: str, low: int, desired: int, high: int) -> None:
+        """Resize one node group (returns once the change is accepted, not once the nodes are there)."""
+
+    def set_api_bounds(self, role: str, low: int, high: int) -> None:
+        """nexus-api's autoscaler bounds in the region."""
+
+    def set_db_read_replicas(self, role: str, count: int) -> None:
+        """Create or delete the writer's read replicas until it has `count` (the DR replica included)."""
+
+    def set_cache_replicas(self, role: str, count: int) -> None:
+        """Replicas per shard of the region's replication group."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,11 @@ import string
 from typing import Any
 
 from moto.core.responses import ActionResult, EmptyResult
-from moto.elasticache.exceptions import ElastiCacheException, InvalidParameterValueException
+from moto.elasticache.exceptions import (
+    ElastiCacheException,
+    InvalidParameterValueException,
+    ReplicationGroupNotFound,
+)
 from moto.elasticache.models import CacheCluster, ElastiCacheBackend, ReplicationGroup, elasticache_backends
 from moto.elasticache.responses import ElastiCacheResponse
 
@@ -487,6 +491,49 @@ def failover_global_replication_group(self: ElastiCacheResponse) -> ActionResult
     return ActionResult({"GlobalReplicationGroup": datastore.describe(show_members=False)})
 
 
+# --- replica counts ----------------------------------------------------------------------------------------
+
+#: ElastiCache's limit: a shard holds a primary and up to 5 replicas.
+MAX_REPLICAS = 5
+
+
+def _change_replica_count(self: ElastiCacheResponse, grow: bool) -> ActionResult:
+    """IncreaseReplicaCount / DecreaseReplicaCount: not in moto. AWS (cluster mode disabled) sets the group's
+    replicas to NewReplicaCount: more than now to increase, fewer to decrease, 0..5, at least 1 while
+    automatic failover is enabled (InvalidParameterValue otherwise). The emulator changes the members at
+    once (AWS: the group is 'modifying' meanwhile)."""
+    backend = self.elasticache_backend
+    group_id = self._get_param("ReplicationGroupId")
+    group = backend.replication_groups.get(group_id)
+    if group is None:
+        raise ReplicationGroupNotFound(group_id)
+    wanted = int(self._get_param("NewReplicaCount"))
+    now = len(group.member_clusters) - 1
+    low = 1 if group.automatic_failover == "enabled" else 0
+    if not low <= wanted <= MAX_REPLICAS or (wanted <= now if grow else wanted >= now):
+        raise InvalidParameterValueException(
+            f"NewReplicaCount {wanted} is not valid: the group has {now} replicas "
+            f"({'more' if grow else 'fewer'} needed, {low}..{MAX_REPLICAS})."
+        )
+    zones = list(dict.fromkeys(_member_azs(group).values()))
+    old = set(group.member_clusters)
+    _rebuild_members(backend, group, wanted + 1, [z for z in zones if z])
+    for cluster_id in old - set(group.member_clusters):
+        backend.cache_clusters.pop(cluster_id, None)
+    kept_members = {c: backend.cache_clusters.pop(c) for c in old & set(group.member_clusters)}
+    _create_member_clusters(backend, group, None)
+    backend.cache_clusters.update(kept_members)
+    return ActionResult({"ReplicationGroup": group})
+
+
+def increase_replica_count(self: ElastiCacheResponse) -> ActionResult:
+    return _change_replica_count(self, grow=True)
+
+
+def decrease_replica_count(self: ElastiCacheResponse) -> ActionResult:
+    return _change_replica_count(self, grow=False)
+
+
 # --- parameter groups ---------------------------------------------------------------------------------------
 
 TAGGABLE_ARN = (
@@ -614,5 +661,7 @@ def apply() -> None:
         disassociate_global_replication_group,
         delete_global_replication_group,
         failover_global_replication_group,
+        increase_replica_count,
+        decrease_replica_count,
     ):
         add_action(ElastiCacheResponse, func)

@@ -431,6 +431,18 @@ class Runtime:
             )
         return states
 
+    def requests_total(self, proxy: str) -> int:
+        """HTTP requests `proxy`'s frontend has received since HAProxy started (its req_tot counter)."""
+        # -1 1 -1: every proxy, frontends only.
+        answer = self.execute("show stat -1 1 -1")
+        lines = [line for line in answer.splitlines() if line.strip()]
+        if not lines or not lines[0].startswith("# "):
+            raise NexusError(f"HAProxy answered show stat with: {_first_line(answer)}", hint="see its log")
+        for row in csv.DictReader([lines[0][2:], *lines[1:]]):
+            if row.get("pxname") == proxy:
+                return int((row.get("req_tot") or "0").strip() or 0)
+        raise NexusError(f"HAProxy has no frontend {proxy!r}", hint="see `nexus status`")
+
     def edge_servers(self) -> list[ServerState]:
         """The edge backend's servers, one per region, in config order."""
         return [state for state in self.servers() if state.backend == edge_proxy()]

@@ -69,5 +69,21 @@ class PlaneState:
         token = self.state().get("cache_token")
         return token if isinstance(token, str) else None
 
+    def api_bounds(self, role: str) -> tuple[int, int] | None:
+        """nexus-api's autoscaling bounds `nexus scale set --api-replicas` gave the region, if any."""
+        value = self.state().get("api_bounds", {}).get(role)
+        if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
+            return int(value[0]), int(value[1])
+        return None
+
+    def set_api_bounds(self, role: str, low: int, high: int) -> None:
+        self._save_state(api_bounds={**self.state().get("api_bounds", {}), role: [low, high]})
+
+    def clear_api_bounds(self, role: str) -> None:
+        """Back to the chart's bounds."""
+        self._save_state(
+            api_bounds={k: v for k, v in self.state().get("api_bounds", {}).items() if k != role}
+        )
+
     def mode(self) -> str:
         return str(self.state().get("mode", self.default_mode))

@@ -19,6 +19,7 @@ PROMETHEUS = "prometheus"
 ALERTMANAGER = "alertmanager"
 BLACKBOX = "blackbox"
 PUSHGATEWAY = "pushgateway"
+AUTOSCALER = "autoscaler"
 # The monitoring processes, in start order (Prometheus last: what it scrapes is up when it starts).
 MONITORING = (BLACKBOX, PUSHGATEWAY, ALERTMANAGER, PROMETHEUS)
 
@@ -72,11 +73,21 @@ class Topology:
         )
 
     def instances(self, role: str) -> list[api.Instance]:
+        """The nexus-api instances `nexus up` starts in the region (sandbox.toml api_ports)."""
+        return self.slots(role)[: len(self.config.regions[role].apis)]
+
+    def slots(self, role: str) -> list[api.Instance]:
+        """Every nexus-api instance the region has room for: `instances` then the autoscaler's spares."""
         region = self.region(role)
-        ports = self.config.regions[role].apis
+        ports = self.config.regions[role].api_slots
         return [
             api.Instance(f"{region}.api-{n}", region, role, port) for n, port in enumerate(ports, start=1)
         ]
+
+    def spares_started(self, role: str) -> list[api.Instance]:
+        """The spare instances started (by the autoscaler or `nexus scale`) and not stopped since."""
+        baseline = len(self.config.regions[role].apis)
+        return [i for i in self.slots(role)[baseline:] if self.processes.record(i.name) is not None]
 
     def exporter_name(self, role: str) -> str:
         return f"{self.region(role)}.postgres-exporter"
@@ -90,6 +101,11 @@ class Topology:
     def lb_url(self, role: str) -> str:
         return f"http://{model.LOCALHOST}:{self.config.regions[role].lb}"
 
+    @property
+    def autoscaler_events(self) -> Path:
+        """The autoscaler's decisions, one JSON object per line."""
+        return self.root / "autoscaler-events.jsonl"
+
     def standby_name(self, role: str) -> str:
         """application_name of the replica in this region (synchronous_standby_names quotes it)."""
         return f"replica_{self.region(role).replace('-', '_')}"
@@ -100,11 +116,12 @@ class Topology:
         for role in model.ROLES:
             names += [self.postgres(role).name, self.redis(role).name]
         for role in model.ROLES:
-            names += [instance.name for instance in self.instances(role)]
+            names += [instance.name for instance in self.instances(role) + self.spares_started(role)]
         names += [
             EDGE,
             *(self.exporter_name(role) for role in model.ROLES),
             *MONITORING,
+            AUTOSCALER,
         ]
         return names
 
@@ -119,6 +136,7 @@ class Topology:
             ALERTMANAGER: [cfg.alertmanager_port],
             BLACKBOX: [cfg.blackbox_port],
             PUSHGATEWAY: [cfg.pushgateway_port],
+            AUTOSCALER: [],
         }
         if name in fixed:
             return fixed[name]
@@ -130,7 +148,7 @@ class Topology:
                 return [ports.redis]
             if name == self.exporter_name(role):
                 return [ports.postgres_exporter]
-            for instance in self.instances(role):
+            for instance in self.slots(role):
                 if name == instance.name:
                     return [instance.port]
         raise KeyError(name)

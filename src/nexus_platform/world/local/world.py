@@ -51,6 +51,10 @@ class DataPlane(Protocol):
     def postgres(self, role: str) -> LocalPostgres: ...
     def redis(self, role: str) -> LocalRedis: ...
     def instances(self, role: str) -> list[api.Instance]: ...
+    def slots(self, role: str) -> list[api.Instance]: ...
+    def api_bounds(self, role: str) -> tuple[int, int] | None: ...
+    def set_api_bounds(self, role: str, low: int, high: int) -> None: ...
+    def api_targets_changed(self) -> None: ...
     def standby_name(self, role: str) -> str: ...
     def edge_url(self) -> str: ...
     def mode(self) -> str: ...
@@ -217,35 +221,54 @@ class LocalTraffic:
 
 
 class LocalCompute:
+    """nexus-api instances per region, on the region's ports (sandbox.toml api_ports, then api_spare_ports).
+
+    An instance is wanted from its start until it is stopped: a killed one stays wanted (as a crashed pod
+    stays in its Deployment) and `scale` starts it again; the autoscaler only adds and removes instances."""
+
     def __init__(self, plane: DataPlane, clients: SecretsClients) -> None:
         self.plane = plane
         self.clients = clients
 
+    def wanted(self, role: str) -> list[api.Instance]:
+        return [i for i in self.plane.slots(role) if self.plane.processes.record(i.name) is not None]
+
     def capacity(self, role: str) -> Capacity:
-        instances = self.plane.instances(role)
-        ready = sum(1 for instance in instances if api.healthy(instance.url, "/readyz"))
-        running = sum(1 for instance in instances if self.plane.processes.running(instance.name))
-        return Capacity(ready=ready, desired=running)
+        wanted = self.wanted(role)
+        running = [i for i in wanted if self.plane.processes.running(i.name)]
+        ready = sum(1 for instance in running if api.healthy(instance.url, "/readyz"))
+        return Capacity(ready=ready, desired=len(running))
 
     def scale(self, role: str, replicas: int) -> None:
-        instances = self.plane.instances(role)
-        if replicas > len(instances):
+        slots = self.plane.slots(role)
+        if replicas < 0 or replicas > len(slots):
             raise NexusError(
-                f"the sandbox has {len(instances)} nexus-api ports in {self.plane.region(role)}, "
-                f"not {replicas}",
-                hint="add ports to regions.<role>.api_ports in sandbox.toml",
+                f"the sandbox has {len(slots)} nexus-api ports in {self.plane.region(role)}, not {replicas}",
+                hint="add ports to regions.<role>.api_spare_ports in sandbox.toml",
             )
-        wanted, extra = instances[:replicas], instances[replicas:]
-        for instance in extra:
-            self.plane.processes.stop(instance.name)
-        missing = [instance for instance in wanted if self.plane.processes.running(instance.name) is None]
-        if not missing:
+        self.stop(slots[replicas:])
+        self.start(role, [i for i in slots[:replicas] if self.plane.processes.running(i.name) is None])
+
+    def start(self, role: str, instances: list[api.Instance]) -> None:
+        if not instances:
             return
         backends = self.plane.backends(
             role, read_secrets(self.clients(self.plane.region(role)), self.plane.env.name_prefix)
         )
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(lambda i: api.start(self.plane.processes, self.plane.chart, i, backends), missing))
+        try:
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                list(
+                    pool.map(
+                        lambda i: api.start(self.plane.processes, self.plane.chart, i, backends), instances
+                    )
+                )
+        finally:
+            self.plane.api_targets_changed()
+
+    def stop(self, instances: list[api.Instance]) -> None:
+        stopped = [i for i in instances if self.plane.processes.stop(i.name)]
+        if stopped:
+            self.plane.api_targets_changed()
 
 
 class LocalProbe:

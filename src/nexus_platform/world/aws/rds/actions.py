@@ -138,7 +138,7 @@ def latest_aside(rds: Any, identifier: str) -> dict[str, Any] | None:
     return max(candidates, key=lambda i: i["DBInstanceIdentifier"]) if candidates else None
 
 
-def _replica_settings(template: dict[str, Any]) -> dict[str, Any]:
+def replica_settings(template: dict[str, Any]) -> dict[str, Any]:
     """CreateDBInstanceReadReplica parameters that rebuild `template` (its class, network, region's KMS key,
     parameter group, monitoring, protection, tags) as a replica."""
     parameter_groups = template.get("DBParameterGroups") or [{}]
@@ -173,6 +173,12 @@ def _replica_settings(template: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in settings.items() if value is not None}
 
 
+def replica_parameters(rds: Any, template: dict[str, Any]) -> dict[str, Any]:
+    """`replica_settings` limited to what this botocore's CreateDBInstanceReadReplica accepts."""
+    accepted = rds.meta.service_model.operation_model("CreateDBInstanceReadReplica").input_shape.members
+    return {k: v for k, v in replica_settings(template).items() if k in accepted}
+
+
 def create_replica(
     rds: Any,
     identifier: str,
@@ -185,8 +191,7 @@ def create_replica(
     """Create `identifier` as a read replica of `source_arn` (another region) shaped like `template`, then
     wait until it is available (for a large database, tens of minutes to hours: it starts from a
     snapshot)."""
-    accepted = rds.meta.service_model.operation_model("CreateDBInstanceReadReplica").input_shape.members
-    settings = {k: v for k, v in _replica_settings(template).items() if k in accepted}
+    settings = replica_parameters(rds, template)
     with translated(f"creating {identifier} as a read replica of {source_arn}"):
         # SourceRegion makes botocore presign the request the source region must see (PreSignedUrl).
         rds.create_db_instance_read_replica(
