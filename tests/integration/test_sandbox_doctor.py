@@ -1,11 +1,12 @@
 """`nexus doctor` on the running sandbox: every section passes on the steady sandbox; a killed nexus-api
-instance fails the workload check of its region and nothing else; a replica whose WAL receiver is stopped
-fails the replication check and nothing else."""
+instance fails the workload and restarts checks of its region (the latter quoting its last log lines) and
+nothing else; a replica whose WAL receiver is stopped fails the replication check and nothing else."""
 
 from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,10 +34,20 @@ def test_the_steady_sandbox_passes_every_section(sandbox: dict[str, Any]) -> Non
     assert report["ok"] is True, stderr
     assert {f["section"] for f in report["findings"]} == {"infrastructure", "application", "performance"}
     checks = {f["check"] for f in report["findings"]}
-    assert {"workload", "configuration", "replication", "headroom", "api-latency"} <= checks
+    assert {
+        "workload",
+        "restarts",
+        "mesh",
+        "configuration",
+        "replication",
+        "headroom",
+        "api-latency",
+    } <= checks
+    mesh = [f["detail"] for f in report["findings"] if f["check"] == "mesh"]
+    assert mesh and all(detail.startswith("not applicable here") for detail in mesh)
 
 
-def test_a_killed_instance_fails_only_its_workload_check(sandbox: dict[str, Any]) -> None:
+def test_a_killed_instance_fails_only_its_workload_and_restarts_checks(sandbox: dict[str, Any]) -> None:
     plane = data_plane()
     victim = plane.instances("primary")[1]
     record = plane.processes.running(victim.name)
@@ -45,7 +56,15 @@ def test_a_killed_instance_fails_only_its_workload_check(sandbox: dict[str, Any]
     try:
         region = plane.region("primary")
         found = wait_for(lambda: failing(sandbox) or None, "the killed instance to show", timeout=30)
-        assert found == [("workload", f"primary ({region}) nexus-api")]
+        scope = f"primary ({region}) nexus-api"
+        assert found == [("workload", scope), ("restarts", scope)]
+        _, report, _ = nexus_json(*APP_AND_PERF, env=sandbox["env"])
+        [restarts] = [f for f in report["findings"] if f["check"] == "restarts" and not f["ok"]]
+        lines = restarts["detail"].splitlines()
+        assert lines[0].startswith(f"{victim.name}: exited")
+        # Its last log lines, as they are in its log file.
+        logged = [line for line in Path(record.log_path).read_text().splitlines() if line.strip()]
+        assert [line.removeprefix("  | ") for line in lines[1:]] == logged[-5:]
     finally:
         again = nexus("up", env=sandbox["env"], timeout=300)
         assert again.returncode == 0, again.stderr[-2000:]

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.conftest import killed_at_step, nexus_json
+from tests.integration.conftest import killed_at_step, nexus, nexus_json
 from tests.integration.sandboxlib import data_plane
 from tests.unit.test_world_aws import APP_RULE, FakeApi, FakeKubernetes, FakeServer, kube_access
 
@@ -583,3 +583,41 @@ def test_rehearsal_unplanned_failover_with_the_primary_region_down_resumes_after
     finally:
         _failed_checkers(target, "primary", None)
         _fail_back(rehearsal, before)
+
+
+def test_rehearsal_scale_set_refuses_applies_and_prints_the_drift(rehearsal: Rehearsal) -> None:
+    """`nexus scale set --world aws` against the emulator (the Kubernetes API faked at the HTTP boundary): a
+    rule refused by name, then the cache's replicas and the HPA's bounds changed (read back through boto3 and
+    the fake), the drift printed as the tfvars and values edits that keep it; then put back."""
+    # The dr commands' options without --api-url (scale probes no records API).
+    pairs = zip(rehearsal.options[::2], rehearsal.options[1::2], strict=True)
+    options = [word for pair in pairs if pair[0] != "--api-url" for word in pair]
+    env, target = rehearsal.target.sandbox["env"], rehearsal.target
+    refused = nexus("scale", "set", "--region", "dr", "--db-read-replicas", "2", *options, env=env)
+    assert refused.returncode == 2 and "rule dr-replica-kept" in refused.stderr, refused.stderr
+
+    group = target.platform.region("primary").cache_replication_group_id
+    cache = target.client("elasticache", "primary")
+
+    def replicas() -> int:
+        found = cache.describe_replication_groups(ReplicationGroupId=group)["ReplicationGroups"][0]
+        return len(found["NodeGroups"][0]["NodeGroupMembers"]) - 1
+
+    before, bounds = replicas(), target.fakes["primary"].bounds
+    assert bounds is not None
+    try:
+        args = ("scale", "set", "--region", "primary", "--cache-replicas", str(before + 1), "--api-replicas")
+        done = nexus(*args, f"{bounds[0]}:{bounds[1] - 2}", "--execute", *options, env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert replicas() == before + 1
+        assert target.fakes["primary"].bounds == (bounds[0], bounds[1] - 2)
+        assert "drift" in done.stdout
+        assert f"terraform/aws/sandbox.tfvars: cache.num_cache_clusters = {before + 2}" in done.stdout
+        assert f"helm/nexus/values-primary.yaml: autoscaling.maxReplicas = {bounds[1] - 2}" in done.stdout
+    finally:
+        back = nexus(
+            "scale", "set", "--region", "primary", "--cache-replicas", str(before),
+            "--api-replicas", f"{bounds[0]}:{bounds[1]}", "--execute", *options, env=env,
+        )  # fmt: skip
+        assert back.returncode == 0, back.stderr[-2000:]
+    assert (replicas(), target.fakes["primary"].bounds) == (before, bounds)

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
@@ -94,13 +94,69 @@ class FakeKubernetes(FakeServer):
 
     HPA = "/apis/autoscaling/v2/namespaces/nexus/horizontalpodautoscalers/nexus-api"
 
+    PODS = "/api/v1/namespaces/nexus/pods"
+    ISTIO = "/apis/security.istio.io/v1beta1/namespaces/{}/peerauthentications"
+    LABELS: ClassVar[dict[str, str]] = {
+        "app.kubernetes.io/name": "nexus",
+        "app.kubernetes.io/instance": "nexus",
+    }
+
     def __init__(self, replicas: int, bounds: tuple[int, int] | None = (2, 10)) -> None:
         self.replicas = replicas
         self.bounds = bounds  # the HorizontalPodAutoscaler's min and max; None: there is none
+        # Pod name -> (restarts, sidecar?, last termination (reason, exit code, seconds ago) or None).
+        self.pod_state: dict[str, tuple[int, bool, tuple[str, int, float] | None]] = {}
+        self.logs: dict[tuple[str, str], str] = {}  # (pod, container) -> the previous container's log
+        # Namespace -> its PeerAuthentications (the chart's: STRICT for the workload's pods).
+        self.peer_authentications: dict[str, list[dict[str, Any]]] = {
+            "nexus": [
+                {
+                    "spec": {
+                        "selector": {"matchLabels": {"app.kubernetes.io/name": "nexus"}},
+                        "mtls": {"mode": "STRICT"},
+                    }
+                }
+            ],
+            "istio-system": [],
+        }
         super().__init__()
+
+    def _pod(self, name: str) -> dict[str, Any]:
+        restarts, sidecar, ended = self.pod_state.get(name, (0, True, None))
+        status: dict[str, Any] = {"name": "nexus-api", "ready": True, "restartCount": restarts}
+        status.update(image="nexus-api:1", imageID="nexus-api@sha256:0")
+        if ended is not None:
+            finished = datetime.fromtimestamp(datetime.now(UTC).timestamp() - ended[2], UTC)
+            when = finished.strftime("%Y-%m-%dT%H:%M:%SZ")
+            status["lastState"] = {
+                "terminated": {"reason": ended[0], "exitCode": ended[1], "finishedAt": when}
+            }
+        containers = [{"name": "nexus-api"}, *([{"name": "istio-proxy"}] if sidecar else [])]
+        return {
+            "metadata": {"name": name, "namespace": "nexus", "labels": self.LABELS},
+            "spec": {"containers": containers},
+            "status": {"containerStatuses": [status]},
+        }
 
     def handle(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         route = urlsplit(path).path
+        query = parse_qs(urlsplit(path).query)
+        if method == "GET" and route == self.PODS:
+            wanted = dict(part.split("=", 1) for part in query["labelSelector"][0].split(","))
+            assert wanted.items() <= self.LABELS.items(), wanted
+            names = [f"nexus-api-{n}" for n in range(self.replicas)]
+            return 200, {"kind": "PodList", "apiVersion": "v1", "items": [self._pod(n) for n in names]}
+        if method == "GET" and route.startswith(f"{self.PODS}/") and route.endswith("/log"):
+            pod = route.split("/")[-2]
+            assert query.get("previous", [""])[0].lower() == "true", query
+            log = self.logs.get((pod, query["container"][0]))
+            if log is None:
+                return 400, {"kind": "Status", "status": "Failure", "reason": "BadRequest", "code": 400}
+            return 200, log
+        for namespace, items in self.peer_authentications.items():
+            if method == "GET" and route == self.ISTIO.format(namespace):
+                return 200, {"apiVersion": "security.istio.io/v1beta1", "kind": "PeerAuthenticationList",
+                             "items": items}  # fmt: skip
         if method == "GET" and route == self.HPA and self.bounds is not None:
             return 200, {
                 "apiVersion": "autoscaling/v2",
@@ -953,6 +1009,61 @@ def test_scale_set_changes_each_thing_through_its_api(env: Env) -> None:
     assert scaling.show("primary").cache_replicas_per_shard == 1
 
 
+def test_the_doctor_names_restarted_pods_with_their_last_log_lines(env: Env) -> None:
+    """Restarts within the hour are reported with the previous container's log (Kubernetes API faked at the
+    HTTP boundary); an older one is not."""
+    from nexus_platform.doctor import application  # noqa: PLC0415
+    from nexus_platform.runbooks.dr import Target  # noqa: PLC0415
+
+    target = Target(world=env.world, platform=env.platform)
+    env.kube["primary"].pod_state = {
+        "nexus-api-0": (3, True, ("OOMKilled", 137, 120.0)),
+        "nexus-api-1": (1, True, ("Error", 1, 7200.0)),  # two hours ago: outside the window
+    }
+    env.kube["primary"].logs[("nexus-api-0", "nexus-api")] = "starting\nconnecting [db]\nMemoryError\n"
+    found = {f.scope: f for f in application.restarts(target)}
+    primary, dr = found["primary (us-east-1) nexus-api"], found["dr (eu-west-1) nexus-api"]
+    assert dr.ok and not primary.ok
+    assert primary.detail.splitlines() == [
+        "nexus-api-0/nexus-api: 3 restart(s), OOMKilled (exit 137), 2 min ago",
+        "  | starting",
+        "  | connecting [db]",
+        "  | MemoryError",
+    ]
+    del env.kube["primary"].logs[("nexus-api-0", "nexus-api")]
+    assert "(no previous log: 400" in application.restarts(target)[0].detail
+
+
+def test_the_doctor_checks_the_mesh_by_istios_precedence(env: Env) -> None:
+    from nexus_platform.doctor import application  # noqa: PLC0415
+    from nexus_platform.runbooks.dr import Target  # noqa: PLC0415
+
+    target = Target(world=env.world, platform=env.platform)
+    fake = env.kube["dr"]
+    fake.pod_state = {"nexus-api-0": (0, False, None)}
+    [_, dr] = application.mesh(target)
+    assert not dr.ok and "no istio-proxy sidecar in nexus-api-0" in dr.detail
+    fake.pod_state = {}
+    # The workload's own policy wins over the namespace's and the mesh's.
+    fake.peer_authentications["istio-system"] = [{"spec": {"mtls": {"mode": "STRICT"}}}]
+    fake.peer_authentications["nexus"] = [
+        {"spec": {"mtls": {"mode": "STRICT"}}},
+        {
+            "spec": {
+                "selector": {"matchLabels": {"app.kubernetes.io/name": "nexus"}},
+                "mtls": {"mode": "PERMISSIVE"},
+            }
+        },
+    ]
+    [_, dr] = application.mesh(target)
+    assert not dr.ok and "mTLS PERMISSIVE, not STRICT" in dr.detail
+    fake.peer_authentications["nexus"] = []  # then the mesh-wide one applies
+    assert application.mesh(target)[1].ok
+    fake.peer_authentications["istio-system"] = []  # none at all: Istio's default
+    [_, dr] = application.mesh(target)
+    assert not dr.ok and "Istio's default is PERMISSIVE" in dr.detail
+
+
 def test_the_doctor_reads_the_aws_world(env: Env) -> None:
     """`nexus doctor`'s application and performance sections over the AWS adapters (moto, the Kubernetes API
     and nexus-api faked at the HTTP boundary): healthy, then a replica not ready and the autoscaler at its
@@ -962,6 +1073,9 @@ def test_the_doctor_reads_the_aws_world(env: Env) -> None:
 
     target = Target(world=env.world, platform=env.platform)
     assert all(f.ok for f in application.workload(target)), application.workload(target)
+    assert all(f.ok for f in application.restarts(target)), application.restarts(target)
+    assert [f.detail for f in application.mesh(target)] == ["sidecar in all 2 pods, mTLS STRICT",
+                                                            "sidecar in all 1 pods, mTLS STRICT"]  # fmt: skip
     assert all(f.ok for f in performance.headroom(target))
     assert [f.ok for f in performance.api_latency(target)] == [True, True]
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from nexus_platform import model
 from nexus_platform.commands.common import EnvOption, Output, OutputOption, console
@@ -73,7 +74,8 @@ def doctor(
         for column in ("section", "check", "scope", "result", "detail"):
             table.add_column(column)
         for name, f in findings:
-            table.add_row(name, f.check, f.scope, "ok" if f.ok else "[red]FAIL[/]", f.detail)
+            # Text: a detail quotes log lines, whose brackets are not rich markup.
+            table.add_row(name, f.check, f.scope, "ok" if f.ok else "[red]FAIL[/]", Text(f.detail))
         console.print(table)
     if failed:
         raise typer.Exit(1)

@@ -1,9 +1,8 @@
 """Application checks (troubleshooting guide, section 2), world-blind: each region's workload has every wanted
-replica ready, and the configuration the workloads read (the app config secret, the database and cache
-secrets it names) exists and is complete in each region, as External Secrets reads it.
-
-Not yet checked here: recently restarted pods with their last log lines, and the service mesh (sidecar on
-every pod, mTLS STRICT); both need the clusters' APIs beyond the workload's Deployment.
+replica ready; none restarted within the last hour (else which, why, and its last log lines: "review pod
+logs"); the service mesh holds (Istio's sidecar on every pod, mTLS STRICT in force; not applicable in the
+sandbox); and the configuration the workloads read (the app config secret, the database and cache secrets it
+names) exists and is complete in each region, as External Secrets reads it.
 """
 
 from __future__ import annotations
@@ -46,6 +45,70 @@ def workload(target: Target) -> list[Finding]:
     return findings
 
 
+RESTART_WINDOW_SECONDS = 3600.0
+
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f", {seconds / 60:.0f} min ago" if seconds >= 60 else f", {seconds:.0f} s ago"
+
+
+def restarts(target: Target, window: float = RESTART_WINDOW_SECONDS) -> list[Finding]:
+    """Replicas that stopped within `window`, each with why and its last log lines."""
+    findings = []
+    workloads = target.world.workloads
+    for role in model.ROLES:
+        scope = _scope(target, role, "nexus-api")
+        try:
+            if workloads is None:
+                raise NexusError("this world has no view of its pods")
+            found = workloads.restarts(role, window)
+        except NexusError as exc:
+            findings.append(Finding("restarts", scope, False, str(exc)))
+            continue
+        if not found:
+            findings.append(Finding("restarts", scope, True, f"none in the last {window / 60:.0f} min"))
+            continue
+        lines = []
+        for r in found:
+            count = f"{r.restarts} restart(s), " if r.restarts else ""
+            lines.append(f"{r.name}: {count}{r.reason}{_ago(r.seconds_ago)}")
+            lines += [f"  | {line}" for line in r.log_tail] or ["  | (no log lines)"]
+        findings.append(Finding("restarts", scope, False, "\n".join(lines)))
+    return findings
+
+
+def mesh(target: Target) -> list[Finding]:
+    """Istio's sidecar on every nexus-api pod and mTLS STRICT in force for them."""
+    findings = []
+    workloads = target.world.workloads
+    for role in model.ROLES:
+        scope = _scope(target, role, "service mesh")
+        try:
+            if workloads is None:
+                raise NexusError("this world has no view of its pods")
+            state = workloads.mesh(role)
+        except NexusError as exc:
+            findings.append(Finding("mesh", scope, False, str(exc)))
+            continue
+        if not state.applicable:
+            findings.append(Finding("mesh", scope, True, state.detail))
+            continue
+        problems = []
+        if state.without_sidecar:
+            problems.append(
+                f"no istio-proxy sidecar in {', '.join(state.without_sidecar)} (is injection on?)"
+            )
+        if state.mtls != "STRICT":
+            problems.append(
+                f"mTLS {state.mtls or 'not set'}, not STRICT{': ' + state.detail if state.detail else ''}"
+            )
+        detail = "; ".join(problems) or f"sidecar in all {state.pods} pods, mTLS STRICT"
+        findings.append(Finding("mesh", scope, not problems, detail))
+    return findings
+
+
 def configuration(target: Target, clients: Callable[[str, str], Any]) -> list[Finding]:
     """The app config secret and the secrets it names exist and are complete in each region's replica."""
     findings = []
@@ -62,4 +125,4 @@ def configuration(target: Target, clients: Callable[[str, str], Any]) -> list[Fi
 
 
 def run(target: Target, clients: Callable[[str, str], Any]) -> list[Finding]:
-    return [*workload(target), *configuration(target, clients)]
+    return [*workload(target), *restarts(target), *mesh(target), *configuration(target, clients)]

@@ -227,6 +227,35 @@ class Scaling(Protocol):
 
 
 @dataclass(frozen=True)
+class Restart:
+    """A workload replica that stopped recently: restarted by its kubelet (AWS) or left down (the sandbox)."""
+
+    name: str
+    restarts: int
+    reason: str  # "OOMKilled", "Error (exit 1)", "exited: no kubelet restarts it"
+    seconds_ago: float | None
+    log_tail: tuple[str, ...]  # its last lines before it stopped
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """The service mesh around the workload; `applicable` False where the world has none (the sandbox)."""
+
+    applicable: bool
+    pods: int = 0
+    without_sidecar: tuple[str, ...] = ()
+    mtls: str | None = None  # the PeerAuthentication mode in force: STRICT, PERMISSIVE, ...; None: no policy
+    detail: str = ""
+
+
+class Workloads(Protocol):
+    def restarts(self, role: str, window_seconds: float) -> list[Restart]:
+        """The workload's replicas that stopped within the window, with their last log lines."""
+
+    def mesh(self, role: str) -> Mesh: ...
+
+
+@dataclass(frozen=True)
 class World:
     """One world's adapters, handed to the runbooks."""
 
@@ -238,3 +267,4 @@ class World:
     probe: Probe
     backups: Backups | None = None
     scaling: Scaling | None = None
+    workloads: Workloads | None = None

@@ -27,6 +27,7 @@ from nexus_platform.world.aws.eks.kube import KubeAccess
 from nexus_platform.world.aws.probe import AwsProbe, platform_urls
 from nexus_platform.world.aws.scaling import AwsScaling
 from nexus_platform.world.aws.traffic import AwsTraffic
+from nexus_platform.world.aws.workloads import AwsWorkloads
 from nexus_platform.world.base import World
 
 __all__ = ["FENCE_TAG", "AwsCache", "AwsCompute", "AwsDatabase", "AwsTraffic", "aws_world"]
@@ -59,4 +60,5 @@ def aws_world(
         probe=probe or AwsProbe(*platform_urls(platform)),
         backups=AwsBackups(platform, clients),
         scaling=AwsScaling(platform, clients, compute),
+        workloads=AwsWorkloads(compute),
     )

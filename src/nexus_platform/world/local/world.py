@@ -317,6 +317,8 @@ def sandbox_world(
     backups: Backups | None = None,
     scaling: Scaling | None = None,
 ) -> World:
+    from nexus_platform.world.local.workloads import LocalWorkloads  # noqa: PLC0415
+
     return World(
         name="sandbox",
         database=LocalDatabase(plane),
@@ -326,4 +328,5 @@ def sandbox_world(
         probe=LocalProbe(plane),
         backups=backups,
         scaling=scaling,
+        workloads=LocalWorkloads(plane),
     )

@@ -131,3 +131,17 @@ def autoscaling_api(access: KubeAccess) -> Any:
     from kubernetes import client  # noqa: PLC0415
 
     return client.AutoscalingV2Api(api_client(access))
+
+
+def core_api(access: KubeAccess) -> Any:
+    """CoreV1Api (pods and their logs) of the cluster."""
+    from kubernetes import client  # noqa: PLC0415
+
+    return client.CoreV1Api(api_client(access))
+
+
+def custom_objects_api(access: KubeAccess) -> Any:
+    """CustomObjectsApi (Istio's PeerAuthentications) of the cluster."""
+    from kubernetes import client  # noqa: PLC0415
+
+    return client.CustomObjectsApi(api_client(access))
