@@ -99,7 +99,7 @@ def target(env: str, outputs: Path | None = None, reach: Reach | None = None) ->
     if world_name == "local":
         from nexus_platform.sandbox import planes  # noqa: PLC0415
         from nexus_platform.world.local import api  # noqa: PLC0415
-        from nexus_platform.world.local.backups import LocalBackups  # noqa: PLC0415
+        from nexus_platform.world.local.backups import LocalBackups, RestoreSite  # noqa: PLC0415
         from nexus_platform.world.local.scaling import LocalScaling  # noqa: PLC0415
         from nexus_platform.world.local.world import sandbox_world  # noqa: PLC0415
 
@@ -112,6 +112,7 @@ def target(env: str, outputs: Path | None = None, reach: Reach | None = None) ->
             buckets={role: f.state_bucket for role, f in facts.items()},
             sources={role: f.db_instance_identifier for role, f in facts.items()},
             database=api.database_name(data.chart),
+            restores=RestoreSite(data.root, data.processes, data.pg_tls(), data.pg_settings()),
         )
         world = sandbox_world(
             data,

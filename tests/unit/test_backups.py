@@ -23,13 +23,14 @@ from tests.unit.test_world_aws import _build
 
 from nexus_platform import platform as platform_model
 from nexus_platform import telemetry
+from nexus_platform.errors import InputError, NexusError
 from nexus_platform.platform import Platform
 from nexus_platform.runbooks import backup as backups
 from nexus_platform.sandbox import tls
 from nexus_platform.world.aws.backups import AwsBackups
 from nexus_platform.world.aws.clients import Clients, Waiting
 from nexus_platform.world.base import Backup
-from nexus_platform.world.local.backups import LocalBackups
+from nexus_platform.world.local.backups import LocalBackups, RestoreSite
 from nexus_platform.world.local.postgres import LocalPostgres, TlsFiles
 from nexus_platform.world.local.processes import ProcessManager
 
@@ -120,8 +121,7 @@ def server() -> Iterator[LocalPostgres]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def store(aws: None, server: LocalPostgres) -> LocalBackups:
+def _store(server: LocalPostgres, restores: RestoreSite | None = None) -> LocalBackups:
     buckets = {"primary": "state-primary", "dr": "state-dr"}
     for role, bucket in buckets.items():
         s3 = boto3.client("s3", region_name=REGIONS[role])
@@ -145,7 +145,13 @@ def store(aws: None, server: LocalPostgres) -> LocalBackups:
         buckets=buckets,
         sources={"primary": "nexus-sandbox-us-east-1-postgres", "dr": "nexus-sandbox-eu-west-1-postgres"},
         database="nexus",
+        restores=restores,
     )
+
+
+@pytest.fixture
+def store(aws: None, server: LocalPostgres) -> LocalBackups:
+    return _store(server)
 
 
 def test_a_backup_taken_under_writes_verifies_against_the_source_at_its_time(
@@ -306,3 +312,71 @@ def _answers(url: str) -> bool:
             return bool(answer.status == 200)
     except OSError:
         return False
+
+
+# --- restores -----------------------------------------------------------------------------------------------
+
+
+def test_a_sandbox_restore_is_a_new_server_checked_against_the_manifest(
+    aws: None, server: LocalPostgres, tmp_path: Path
+) -> None:
+    certs = tls.ensure(tmp_path / "tls")
+    root = Path(tempfile.mkdtemp(prefix="nexus-restore-test-"))
+    root.chmod(0o755)
+    site = RestoreSite(
+        root,
+        ProcessManager(root / "run", root / "logs"),
+        TlsFiles(certs.certificate, certs.key, certs.ca),
+        {},
+    )
+    store = _store(server, site)
+    try:
+        store.create("primary", "nexus-r-1")
+        server.admin("DELETE FROM records WHERE n <= 1000", dbname="nexus")  # the source moves on
+        with pytest.raises(NexusError, match="archived WAL"):
+            store.restore("primary", "r1", None, time.time() - 60)
+        assert store.restored("primary", "r1") is None
+        made = store.restore("primary", "r1", "nexus-r-1", None)
+        assert (made.status, made.source) == ("available", "backup nexus-r-1")
+        assert made.detail == "2 tables match the backup's manifest"
+        restored = site.server("us-east-1", "r1")
+        assert restored is not None and made.endpoint == f"127.0.0.1:{restored.port}"
+        assert restored.admin("SELECT count(*) FROM records", dbname="nexus") == [(2000,)]
+        assert server.admin("SELECT count(*) FROM records", dbname="nexus") == [(1000,)]  # untouched
+        assert store.restore("primary", "r1", "nexus-r-1", None).endpoint == made.endpoint  # idempotent
+    finally:
+        for found in root.glob("*/restores/*"):
+            restored = site.server(found.parent.parent.name, found.name)
+            if restored is not None:
+                restored.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_aws_restores_a_snapshot_or_a_point_in_time_into_a_new_instance(aws: None) -> None:
+    built = _build()
+    platform: Platform = dataclasses.replace(
+        platform_model.from_outputs("sandbox", built["outputs"]), endpoint_url=None
+    )
+    store = AwsBackups(platform, Clients(None, None), Waiting(delay=0.01, timeout=5))
+    rds = boto3.client("rds", region_name=REGIONS["primary"])
+    source = platform.region("primary").db_instance_identifier
+    store.create("primary", "nexus-snap-r")
+    made = store.restore("primary", "restored-1", "nexus-snap-r", None)
+    assert (made.status, made.source) == ("available", "backup nexus-snap-r")
+    described = rds.describe_db_instances(DBInstanceIdentifier="restored-1")["DBInstances"][0]
+    template = rds.describe_db_instances(DBInstanceIdentifier=source)["DBInstances"][0]
+    assert described["DBSubnetGroup"]["DBSubnetGroupName"] == template["DBSubnetGroup"]["DBSubnetGroupName"]
+    groups = [g["VpcSecurityGroupId"] for g in described["VpcSecurityGroups"]]
+    assert groups == [g["VpcSecurityGroupId"] for g in template["VpcSecurityGroups"]]
+    assert store.restore("primary", "restored-1", "nexus-snap-r", None) == made  # idempotent by name
+
+    latest = template["LatestRestorableTime"].timestamp()
+    pitr = store.restore("primary", "restored-2", None, latest - 60)
+    assert pitr.status == "available" and pitr.source.startswith(f"{source} at ")
+    with pytest.raises(InputError, match="after the latest restorable time"):
+        store.restore("primary", "restored-3", None, latest + 3600)
+    with pytest.raises(InputError, match="before the restorable window"):
+        store.restore("primary", "restored-3", None, time.time() - 40 * 86400)
+    with pytest.raises(InputError, match="no snapshot nope"):
+        store.restore("primary", "restored-3", "nope", None)
+    assert store.restored("primary", "restored-3") is None

@@ -1,4 +1,5 @@
-"""`nexus backup run|list|verify|prune`: the platform database's backups (runbooks/backup.py) on either world.
+"""`nexus backup run|list|verify|restore|prune`: the platform database's backups (runbooks/backup.py) on
+either world.
 
 `run` and `prune` are dry runs unless `--execute`, journaled and audited (`run --resume RUN_ID` finishes the
 same backup); `verify` restores into a scratch database that it removes again, and is audited.
@@ -7,8 +8,10 @@ same backup); `verify` restores into a scratch database that it removes again, a
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -163,6 +166,89 @@ def verify(
                 )
     if not result.ok:
         raise typer.Exit(1)
+
+
+_NAME = re.compile(r"^[a-z](?:[a-z0-9]|-(?!-)){0,62}(?<!-)$")
+
+
+def _when(text: str) -> float:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"--to-time {text!r} is not an ISO 8601 time", hint="e.g. 2026-12-05T11:30:00Z"
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+@app.command("restore")
+def restore(
+    *,
+    region: Annotated[
+        str | None,
+        typer.Option("--region", "-r", help="the region role to restore in (default: the writer's)"),
+    ] = None,
+    backup: Annotated[
+        str | None,
+        typer.Option("--backup", metavar="ID", help="the backup (default: the region's newest good one)"),
+    ] = None,
+    to_time: Annotated[
+        str | None,
+        typer.Option(
+            "--to-time", metavar="ISO8601", help="point in time (UTC unless it says): instead of a backup"
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="the new instance's name (default: <database>-restore-<time>)"),
+    ] = None,
+    env: EnvOption = "sandbox",
+    outputs: OutputsOption = None,
+    world: WorldOption = None,
+    execute: ExecuteOption = False,
+    resume: ResumeOption = None,
+    output: OutputOption = Output.text,
+) -> None:
+    """Restore a backup (or, on AWS, the database as it was at --to-time) into a new instance, never over the
+    platform's own database. Dry run unless --execute; journaled, audited, --resume RUN_ID."""
+    from nexus_platform.ops.context import Context  # noqa: PLC0415
+    from nexus_platform.ops.journal import Journal  # noqa: PLC0415
+
+    if backup is not None and to_time is not None:
+        raise InputError("--backup and --to-time: choose one", hint="a backup, or a point in time")
+    if region is not None and region not in model.ROLES:
+        raise InputError(f"unknown region role {region!r}", hint=f"one of {', '.join(model.ROLES)}")
+    target = choose.target(env, outputs, reach_of(world))
+    if resume is not None:
+        params = dict(Journal(model.paths().state_dir).load(resume, runbook="backup.restore").params)
+    else:
+        role = region or backups.writer(target)
+        when = None if to_time is None else _when(to_time)
+        if when is None and backup is None:
+            backup = _newest_good(backups.backups_of(target).list(), role).id
+        stamp = datetime.fromtimestamp(time.time(), UTC).strftime("%Y%m%d-%H%M%S")
+        name = name or f"{target.platform.region(role).db_instance_identifier}-restore-{stamp}"
+        if not _NAME.match(name):
+            raise InputError(
+                f"--name {name!r} is not a valid instance name",
+                hint="1-63 lowercase letters, digits and single hyphens, starting with a letter",
+            )
+        params = {
+            "world": target.world.name,
+            "region": role,
+            "name": name,
+            "backup_id": backup,
+            "to_time": when,
+        }
+    ctx = Context(env=env, params=params, world=target, quiet=output is Output.json)
+    plan_or_execute(backups.restore_runbook(), ctx, execute=execute, resume=resume, output=output)
+
+
+def _newest_good(found: list[Backup], role: str) -> Backup:
+    good = [b for b in found if b.role == role and b.status == "available" and b.verified != "FAIL"]
+    if not good:
+        raise InputError(f"no good backup in the {role} region", hint="run `nexus backup run --execute`")
+    return max(good, key=lambda b: b.created)
 
 
 @app.command("prune")

@@ -144,6 +144,57 @@ def run() -> Runbook:
     )
 
 
+def restore_runbook() -> Runbook:
+    """One step: a new instance from the backup (or the point in time), checked where the world can."""
+
+    def store(ctx: Context) -> Backups:
+        return backups_of(_target(ctx))
+
+    def apply(ctx: Context) -> Mapping[str, Any]:
+        p = ctx.params
+        made = store(ctx).restore(p["region"], p["name"], p.get("backup_id"), p.get("to_time"))
+        ctx.note(
+            f"{made.name} takes connections at {made.endpoint}; it is not wired into the platform: point "
+            "the workload at it, or copy from it"
+        )
+        return dict(made.__dict__)
+
+    def done(ctx: Context) -> bool:
+        made = store(ctx).restored(ctx.params["region"], ctx.params["name"])
+        return made is not None and made.status == "available"
+
+    def backup_exists(ctx: Context) -> bool | str:
+        p = ctx.params
+        if p.get("to_time") is not None:
+            return True
+        found = store(ctx).get(str(p["backup_id"]), p["region"])
+        if found is not None and found.status == "available":
+            return True
+        return f"no available backup {p['backup_id']} in the {p['region']} region"
+
+    return Runbook(
+        "backup.restore",
+        "restore a backup, or the database at a point in time, into a new instance",
+        (
+            Step(
+                "restore-into-new-instance",
+                "restore into a new instance (the platform's own database is not touched)",
+                reversible=True,
+                apply=apply,
+                done=done,
+                preconditions=(Precondition("backup-exists", backup_exists),),
+                calls=lambda ctx: [
+                    Call(
+                        "backups",
+                        "restore",
+                        {k: ctx.params.get(k) for k in ("region", "name", "backup_id", "to_time")},
+                    )
+                ],
+            ),
+        ),
+    )
+
+
 def prunable(backups: Sequence[Backup], now: float, retention_days: int) -> list[Backup]:
     """What retention deletes: the platform's own backups older than `retention_days`, except, in each
     region, the newest one that is available and has not failed a verify (never left without a good one)."""

@@ -153,6 +153,19 @@ class Verification:
     tables: tuple[TableCheck, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class Restored:
+    """A database restored into a new instance: from a backup, or to a point in time."""
+
+    name: str
+    role: str
+    region: str
+    source: str  # "backup <id>" or "<source db> at <ISO time>"
+    endpoint: str  # host:port
+    status: str  # "available" once it takes connections
+    detail: str = ""
+
+
 class Backups(Protocol):
     def create(self, role: str, backup_id: str) -> Backup:
         """Back up `role`'s database now (waits until it is available); the tags mark it as the platform's."""
@@ -171,6 +184,13 @@ class Backups(Protocol):
 
     def delete(self, backup_id: str, role: str) -> None:
         """Delete the backup (idempotent)."""
+
+    def restore(self, role: str, name: str, backup_id: str | None, to_time: float | None) -> Restored:
+        """A new instance `name` in `role`'s region from the backup, or from the region's database as it was
+        at `to_time` (point in time); waits until it takes connections. Idempotent by name."""
+
+    def restored(self, role: str, name: str) -> Restored | None:
+        """The instance a restore made under `name`, if there is one."""
 
 
 @dataclass(frozen=True)

@@ -6,24 +6,45 @@ a tag and deletes the scratch instance.
 
 What a verify cannot do from outside the VPC: compare the rows with the source (the instances are private);
 its detail says so. (AWS Backup's restore testing, with its own validation, is the route for that on AWS.)
+
+A restore makes a new instance shaped like the region's own (class, subnet group, security groups, Multi-AZ,
+deletion protection), from a snapshot or from the instance's automated backups at a point in time within its
+restorable window (RDS's LatestRestorableTime back to the retention period), tagged with where it came from.
+It is not wired into the platform: the operator points the workload at it, or copies from it.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
-from nexus_platform.errors import NexusError
+from nexus_platform.errors import InputError, NexusError
 from nexus_platform.platform import Platform
 from nexus_platform.world.aws.clients import Clients, Waiting, translated
 from nexus_platform.world.aws.rds import actions as rds_actions
 from nexus_platform.world.aws.rds import probes as rds_probes
-from nexus_platform.world.base import Backup, Verification
+from nexus_platform.world.base import Backup, Restored, Verification
 
 MADE_BY = ("nexus:made-by", "nexus-backup")
 KIND = ("nexus:kind", "database")
 VERIFIED_TAG = "nexus:verified"
 SCRATCH_TAG = "nexus:scratch-for"
+RESTORED_TAG = "nexus:restored-from"
+
+
+def _network(template: dict[str, Any]) -> dict[str, Any]:
+    """Where an instance restored beside `template` runs: its class, subnet group and security groups."""
+    return {
+        "DBInstanceClass": template.get("DBInstanceClass", "db.t4g.medium"),
+        "DBSubnetGroupName": (template.get("DBSubnetGroup") or {}).get("DBSubnetGroupName"),
+        "VpcSecurityGroupIds": rds_probes.security_groups(template),
+        "PubliclyAccessible": False,
+    }
+
+
+def _iso(when: float) -> str:
+    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class AwsBackups:
@@ -124,10 +145,7 @@ class AwsBackups:
                     rds.restore_db_instance_from_db_snapshot(
                         DBInstanceIdentifier=scratch,
                         DBSnapshotIdentifier=backup_id,
-                        DBInstanceClass=template.get("DBInstanceClass", "db.t4g.medium"),
-                        DBSubnetGroupName=(template.get("DBSubnetGroup") or {}).get("DBSubnetGroupName"),
-                        VpcSecurityGroupIds=rds_probes.security_groups(template),
-                        PubliclyAccessible=False,
+                        **_network(template),
                         MultiAZ=False,
                         DeletionProtection=False,  # it is deleted again right after the check
                         Tags=[{"Key": SCRATCH_TAG, "Value": backup_id}],
@@ -155,6 +173,77 @@ class AwsBackups:
                 Tags=[{"Key": VERIFIED_TAG, "Value": f"{'PASS' if ok else 'FAIL'}@{int(time.time())}"}],
             )
         return Verification(backup_id, role, ok, detail)
+
+    def restore(self, role: str, name: str, backup_id: str | None, to_time: float | None) -> Restored:
+        rds, facts = self._rds(role), self.platform.region(role)
+        source = facts.db_instance_identifier
+        if self.restored(role, name) is None:
+            with translated(f"describing {source}"):
+                template = rds_probes.instance(rds, source) or {}
+            origin = f"backup {backup_id}" if to_time is None else f"{source} at {_iso(to_time)}"
+            shape = {
+                **_network(template),
+                "MultiAZ": bool(template.get("MultiAZ")),
+                "DeletionProtection": bool(template.get("DeletionProtection")),
+                "CopyTagsToSnapshot": True,
+                "Tags": [{"Key": RESTORED_TAG, "Value": origin[:256]}],
+            }
+            if to_time is not None:
+                self._restorable(template, to_time)
+                with translated(f"restoring {source} as it was at {_iso(to_time)} into {name}"):
+                    rds.restore_db_instance_to_point_in_time(
+                        SourceDBInstanceIdentifier=source,
+                        TargetDBInstanceIdentifier=name,
+                        RestoreTime=datetime.fromtimestamp(to_time, UTC),
+                        **shape,
+                    )
+            else:
+                if backup_id is None or self.get(backup_id, role) is None:
+                    raise InputError(f"no snapshot {backup_id} in {facts.region}", hint="`nexus backup list`")
+                with translated(f"restoring snapshot {backup_id} into {name}"):
+                    rds.restore_db_instance_from_db_snapshot(
+                        DBInstanceIdentifier=name, DBSnapshotIdentifier=backup_id, **shape
+                    )
+        rds_actions.wait_available(rds, name, self.waiting)
+        restored = self.restored(role, name)
+        assert restored is not None
+        return restored
+
+    @staticmethod
+    def _restorable(template: dict[str, Any], to_time: float) -> None:
+        """RDS restores to any second from the retention period ago up to LatestRestorableTime."""
+        latest = template.get("LatestRestorableTime")
+        retention = int(template.get("BackupRetentionPeriod") or 0)
+        if not retention:
+            raise InputError("the instance keeps no automated backups: no point in time to restore to")
+        if latest is not None and to_time > latest.timestamp():
+            raise InputError(
+                f"{_iso(to_time)} is after the latest restorable time {_iso(latest.timestamp())}",
+                hint="RDS can restore up to about five minutes ago",
+            )
+        earliest = time.time() - retention * 86400
+        if to_time < earliest:
+            raise InputError(
+                f"{_iso(to_time)} is before the restorable window ({retention} days of automated backups)",
+                hint="restore a snapshot instead (`nexus backup list`)",
+            )
+
+    def restored(self, role: str, name: str) -> Restored | None:
+        rds = self._rds(role)
+        with translated(f"describing {name}"):
+            found = rds_probes.instance(rds, name)
+            if found is None:
+                return None
+            tags = rds_probes.tags(rds, found["DBInstanceArn"])
+        endpoint = found.get("Endpoint") or {}
+        return Restored(
+            name=name,
+            role=role,
+            region=self.platform.region(role).region,
+            source=tags.get(RESTORED_TAG, "unknown"),
+            endpoint=f"{endpoint.get('Address', '?')}:{endpoint.get('Port', '?')}",
+            status=str(found.get("DBInstanceStatus", "unknown")),
+        )
 
     def delete(self, backup_id: str, role: str) -> None:
         if self.get(backup_id, role) is None:

@@ -10,6 +10,11 @@ point-in-time restore needs (with archived WAL), which the sandbox does not offe
 Each backup is two objects under `nexus-backups/database/` of the region's bucket: `<id>.dump` (tagged) and
 `<id>.manifest.json`. A verify restores the dump into a scratch PostgreSQL of its own (nexus-api's
 `localservers`, on a free port), compares it table by table, tags the verdict and removes the scratch server.
+
+A restore makes a new PostgreSQL that stays (the sandbox's equivalent of a new DB instance): in the region's
+folder under `restores/<name>`, on a free port kept beside it, TLS like the region's own, run by the sandbox's
+process manager (so `nexus down` stops and removes it with the rest); the dump restored and checked against
+its manifest. Point-in-time restore needs archived WAL, which the sandbox does not keep: it is refused.
 """
 
 from __future__ import annotations
@@ -29,8 +34,9 @@ from nexus_api.localservers import LocalServerError, PostgresServer
 from psycopg import sql
 
 from nexus_platform.errors import NexusError
-from nexus_platform.world.base import Backup, TableCheck, Verification
-from nexus_platform.world.local.postgres import LocalPostgres
+from nexus_platform.world.base import Backup, Restored, TableCheck, Verification
+from nexus_platform.world.local.postgres import LocalPostgres, TlsFiles
+from nexus_platform.world.local.processes import ProcessManager, free_port
 
 PREFIX = "nexus-backups/database/"
 MADE_BY = ("nexus:made-by", "nexus-backup")
@@ -75,6 +81,33 @@ def compare(expected: Manifest, found: Manifest) -> tuple[TableCheck, ...]:
     )
 
 
+class RestoreSite:
+    """Where the sandbox's restores live: `<root>/<region>/restores/<name>`, each a LocalPostgres whose port
+    is chosen once and kept in its folder (`port`), so every later call finds the same server."""
+
+    def __init__(
+        self, root: Path, processes: ProcessManager, tls: TlsFiles, settings: Mapping[str, str]
+    ) -> None:
+        self.root, self.processes, self.tls, self.settings = root, processes, tls, dict(settings)
+
+    def server(self, region: str, name: str) -> LocalPostgres | None:
+        """The restore `name` of `region`, if one was begun."""
+        folder = self.root / region / "restores" / name
+        try:
+            port = int((folder / "port").read_text())
+        except (OSError, ValueError):
+            return None
+        return LocalPostgres(f"{region}.restore.{name}", folder, port, self.processes)
+
+    def new(self, region: str, name: str) -> LocalPostgres:
+        folder = self.root / region / "restores" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "port").write_text(str(free_port()))
+        server = self.server(region, name)
+        assert server is not None
+        return server
+
+
 class LocalBackups:
     """`Backups` over the sandbox: `servers(role)` gives the region's PostgreSQL, `s3(role)` an S3 client of
     its region, `buckets` and `sources` name each region's bucket and database (Terraform's outputs)."""
@@ -88,9 +121,11 @@ class LocalBackups:
         buckets: Mapping[str, str],
         sources: Mapping[str, str],
         database: str,
+        restores: RestoreSite | None = None,
     ) -> None:
         self.servers, self.s3 = servers, s3
         self.regions, self.buckets, self.sources, self.database = regions, buckets, sources, database
+        self.restores = restores
 
     # --- naming -------------------------------------------------------------------------------------------
     def _key(self, backup_id: str, suffix: str = ".dump") -> str:
@@ -258,6 +293,74 @@ class LocalBackups:
             else f"{len(bad)} of {len(tables)} tables differ from the source: {', '.join(bad)}"
         )
         return self._verdict(backup_id, role, not bad, detail, tables)
+
+    def _read(self, role: str, backup_id: str) -> tuple[bytes, Manifest]:
+        s3, bucket = self.s3(role), self.buckets[role]
+        body = s3.get_object(Bucket=bucket, Key=self._key(backup_id))["Body"].read()
+        record = json.loads(
+            s3.get_object(Bucket=bucket, Key=self._key(backup_id, ".manifest.json"))["Body"].read()
+        )
+        return body, record["tables"]
+
+    def restore(self, role: str, name: str, backup_id: str | None, to_time: float | None) -> Restored:
+        if to_time is not None:
+            raise NexusError(
+                "point-in-time restore needs archived WAL, which the sandbox does not keep",
+                hint="restore a backup by id (`nexus backup list`), or rehearse --to-time with --world aws",
+            )
+        if backup_id is None:
+            raise NexusError("name the backup to restore", hint="`nexus backup list` lists them")
+        if self.restores is None:
+            raise NexusError("this sandbox world has no place for restores")
+        found = self.restored(role, name)
+        if found is not None and found.status == "available":
+            return found
+        try:
+            body, manifest = self._read(role, backup_id)
+        except (ClientError, ValueError, KeyError, TypeError) as exc:
+            raise NexusError(f"cannot read backup {backup_id} or its manifest: {exc}") from None
+        region = self.regions[role]
+        server = self.restores.server(region, name)
+        if server is None or not server.exists():
+            if server is not None:
+                shutil.rmtree(server.root, ignore_errors=True)  # a restore that stopped before initdb ended
+            server = self.restores.new(region, name)
+            server.initdb(self.restores.tls, self.restores.settings)
+        server.start()
+        server.admin(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(self.database)).as_string())
+        server.ensure_database(self.database, "postgres")
+        dump = server.root / "restore.dump"
+        dump.write_bytes(body)
+        server.run_as.own(dump)
+        try:
+            server.restore_dump(self.database, dump)
+        finally:
+            dump.unlink(missing_ok=True)
+        with server.connect(self.database) as conn:
+            tables = compare(manifest, table_manifest(conn))
+        bad = [check.table for check in tables if not check.ok]
+        if bad:
+            raise NexusError(f"the restore differs from backup {backup_id}'s manifest in {', '.join(bad)}")
+        (server.root / "source").write_text(f"backup {backup_id}")
+        restored = self.restored(role, name)
+        assert restored is not None
+        return Restored(
+            **{**restored.__dict__, "detail": f"{len(tables)} tables match the backup's manifest"}
+        )
+
+    def restored(self, role: str, name: str) -> Restored | None:
+        region = self.regions[role]
+        server = self.restores.server(region, name) if self.restores else None
+        if server is None or not (server.root / "source").exists():
+            return None
+        return Restored(
+            name=name,
+            role=role,
+            region=region,
+            source=(server.root / "source").read_text(),
+            endpoint=f"127.0.0.1:{server.port}",
+            status="available" if server.running() and server.accepting() else "stopped",
+        )
 
     def _verdict(
         self, backup_id: str, role: str, ok: bool, detail: str, tables: tuple[TableCheck, ...] = ()

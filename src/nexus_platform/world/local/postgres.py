@@ -357,6 +357,24 @@ class LocalPostgres:
             timeout=timeout,
         )
 
+    def restore_dump(self, dbname: str, dump: Path, *, timeout: float = 600) -> None:
+        """pg_restore a custom-format dump (a file the server's user may read) into `dbname`, objects owned
+        by the superuser."""
+        self._tool(
+            [
+                "pg_restore",
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                f"--host={self.socket_dir}",
+                f"--port={self.port}",
+                f"--username={SERVER_USER}",
+                f"--dbname={dbname}",
+                str(dump),
+            ],
+            timeout=timeout,
+        )
+
     def ensure_login(self, user: str, password: str, *, attributes: str) -> None:
         """A login role with this password and these attributes (created or brought in step)."""
         exists = self.admin("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,))
