@@ -113,6 +113,7 @@ def target(env: str, outputs: Path | None = None, reach: Reach | None = None) ->
             sources={role: f.db_instance_identifier for role, f in facts.items()},
             database=api.database_name(data.chart),
             restores=RestoreSite(data.root, data.processes, data.pg_tls(), data.pg_settings()),
+            caches=lambda role: (data.redis(role), data.cache_token() or ""),
         )
         world = sandbox_world(
             data,

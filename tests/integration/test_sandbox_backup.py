@@ -4,6 +4,7 @@ each read back by boto3."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -65,6 +66,18 @@ def test_run_list_verify_and_a_corrupted_backup(sandbox: dict[str, Any]) -> None
         region = sandbox["outputs"]["regions"][role]["region"]
         assert head["SSEKMSKeyId"].startswith(f"arn:aws:kms:{region}:")  # each region's own key
         assert listed[(backup_id, role)]["encryption_key"] == head["SSEKMSKeyId"]
+
+    # The writer's cache (an RDB file from BGSAVE) and the configuration export, beside the dump.
+    s3, bucket = _bucket(sandbox, "primary")
+    steps = {s["name"]: s["result"] for s in report["steps"]}
+    assert steps["snapshot-cache"]["size_bytes"] > 0
+    rdb = s3.get_object(Bucket=bucket, Key=f"nexus-backups/cache/{backup_id}.rdb")["Body"].read()
+    assert rdb.startswith(b"REDIS")
+    exported = json.loads(
+        s3.get_object(Bucket=bucket, Key=f"nexus-backups/config/{backup_id}.json")["Body"].read()
+    )
+    assert exported["backup_id"] == backup_id and set(exported["deployed"]) == set(model.ROLES)
+    assert exported["platform"]["regions"]["dr"]["db_instance_identifier"]
 
     # Published to the Pushgateway, scraped by Prometheus as production's job nexus-ops: BackupTooOld's input.
     publish = next(s for s in report["steps"] if s["name"] == "publish-status")["result"]
@@ -155,10 +168,18 @@ def test_the_aws_world_snapshots_the_emulated_rds(sandbox: dict[str, Any]) -> No
                     "DBInstances"
                 ][0]["KmsKeyId"]
             )
+        # The writer's cache: an ElastiCache snapshot of its replication group, under the same id.
+        primary = sandbox["outputs"]["regions"]["primary"]
+        cache = sandbox["plane"].client("elasticache", primary["region"])
+        [made] = cache.describe_snapshots(SnapshotName=backup_id)["Snapshots"]
+        assert made["ReplicationGroupId"] == primary["cache_replication_group_id"]
     finally:
         for role in model.ROLES:
             rds = sandbox["plane"].client("rds", sandbox["outputs"]["regions"][role]["region"])
             rds.delete_db_snapshot(DBSnapshotIdentifier=backup_id)
+        cache = sandbox["plane"].client("elasticache", sandbox["outputs"]["regions"]["primary"]["region"])
+        with contextlib.suppress(Exception):
+            cache.delete_snapshot(SnapshotName=backup_id)
 
 
 def test_restore_a_backup_into_a_new_server(sandbox: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ a corrupted or tampered backup FAILS), and the AWS world's RDS snapshots in moto
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import shutil
 import subprocess
@@ -380,3 +381,35 @@ def test_aws_restores_a_snapshot_or_a_point_in_time_into_a_new_instance(aws: Non
     with pytest.raises(InputError, match="no snapshot nope"):
         store.restore("primary", "restored-3", "nope", None)
     assert store.restored("primary", "restored-3") is None
+
+
+def test_aws_cache_snapshot_and_configuration_export(aws: None) -> None:
+    """`backup run`'s other two steps on AWS: an ElastiCache snapshot of the writer's replication group under
+    the backup's id (tagged), and the configuration export as JSON in the region's state bucket."""
+    built = _build()
+    platform: Platform = dataclasses.replace(
+        platform_model.from_outputs("sandbox", built["outputs"]), endpoint_url=None
+    )
+    facts = platform.region("primary")
+    boto3.client("s3", region_name=facts.region).create_bucket(Bucket=facts.state_bucket)
+    store = AwsBackups(platform, Clients(None, None), Waiting(delay=0.01, timeout=5))
+
+    assert store.cache_snapshot("primary", "nexus-c-1") is None
+    made = store.snapshot_cache("primary", "nexus-c-1")
+    assert (made.status, made.source) == ("available", facts.cache_replication_group_id)
+    assert store.snapshot_cache("primary", "nexus-c-1") == made  # a second run takes none
+    elasticache = boto3.client("elasticache", region_name=facts.region)
+    assert len(elasticache.describe_snapshots(SnapshotName="nexus-c-1")["Snapshots"]) == 1
+
+    assert store.config_export("primary", "nexus-c-1") is None
+    where = store.export_config(
+        "primary", "nexus-c-1", {"backup_id": "nexus-c-1", "deployed": {"primary": "x"}}
+    )
+    assert where == f"s3://{facts.state_bucket}/nexus-backups/config/nexus-c-1.json"
+    assert store.config_export("primary", "nexus-c-1") == where
+    body = (
+        boto3.client("s3", region_name=facts.region)
+        .get_object(Bucket=facts.state_bucket, Key="nexus-backups/config/nexus-c-1.json")["Body"]
+        .read()
+    )
+    assert json.loads(body)["deployed"] == {"primary": "x"}

@@ -1,6 +1,7 @@
 """Backups of the platform's database, world-blind (world/base.py's `Backups`): `run` takes a backup of the
-writer's database and copies it into the other region; `prune` enforces the retention; the rules of both live
-here, the calls in each world.
+writer's database, copies it into the other region, snapshots the writer's cache and exports the configuration
+that is not in Git under the same id; `restore` makes a new instance from one; `prune` enforces the retention;
+the rules live here, the calls in each world.
 
 A run's backup id is chosen once and journaled (a resumed run finishes the same backup); each step asks the
 world whether it is already done, so a second run of the same id changes nothing.
@@ -8,8 +9,10 @@ world whether it is already done, so a second run of the same id changes nothing
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,6 +67,26 @@ def _is_writer(ctx: Context) -> bool | str:
     return f"the {source} region's database is not the writer: back up the one that is"
 
 
+def configuration(target: Target, env: str, backup_id: str) -> dict[str, Any]:
+    """What configures the platform and is not in Git: the platform model read from Terraform's outputs (ids,
+    endpoints, ARNs) and the nexus-api version each region runs."""
+    workloads = target.world.workloads
+    deployed: dict[str, str | None] = {}
+    for role in target.platform.regions:
+        try:
+            deployed[role] = workloads.deployed(role) if workloads else None
+        except NexusError as exc:
+            deployed[role] = f"unknown: {exc}"
+    return {
+        "backup_id": backup_id,
+        "env": env,
+        "world": target.world.name,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "platform": json.loads(json.dumps(asdict(target.platform), default=str)),
+        "deployed": deployed,
+    }
+
+
 def run() -> Runbook:
     def snapshot(ctx: Context) -> Mapping[str, Any]:
         backup = backups_of(_target(ctx)).create(ctx.params["source"], ctx.params["backup_id"])
@@ -92,6 +115,17 @@ def run() -> Runbook:
             )
             pushed.append({**labels, "timestamp": made.created})
         return {"published": True, "pushgateway": url, "series": pushed}
+
+    def snapshot_cache(ctx: Context) -> Mapping[str, Any]:
+        made = backups_of(_target(ctx)).snapshot_cache(ctx.params["source"], ctx.params["backup_id"])
+        return dict(made.__dict__)
+
+    def export_config(ctx: Context) -> Mapping[str, Any]:
+        document = configuration(_target(ctx), ctx.env, ctx.params["backup_id"])
+        where = backups_of(_target(ctx)).export_config(
+            ctx.params["source"], ctx.params["backup_id"], document
+        )
+        return {"location": where, "regions": sorted(document["deployed"])}
 
     def exists(key: str) -> Any:
         return lambda ctx: backups_of(_target(ctx)).get(ctx.params["backup_id"], ctx.params[key]) is not None
@@ -126,6 +160,40 @@ def run() -> Runbook:
                             "from": ctx.params["source"],
                             "to": ctx.params["copy_to"],
                         },
+                    )
+                ],
+            ),
+            Step(
+                "snapshot-cache",
+                "snapshot the writer's cache under the same id",
+                reversible=True,
+                apply=snapshot_cache,
+                done=lambda ctx: (
+                    backups_of(_target(ctx)).cache_snapshot(ctx.params["source"], ctx.params["backup_id"])
+                    is not None
+                ),
+                calls=lambda ctx: [
+                    Call(
+                        "backups",
+                        "snapshot_cache",
+                        {"region": ctx.params["source"], "id": ctx.params["backup_id"]},
+                    )
+                ],
+            ),
+            Step(
+                "export-configuration",
+                "store the configuration that is not in Git (Terraform's outputs, the versions deployed)",
+                reversible=True,
+                apply=export_config,
+                done=lambda ctx: (
+                    backups_of(_target(ctx)).config_export(ctx.params["source"], ctx.params["backup_id"])
+                    is not None
+                ),
+                calls=lambda ctx: [
+                    Call(
+                        "backups",
+                        "export_config",
+                        {"region": ctx.params["source"], "id": ctx.params["backup_id"]},
                     )
                 ],
             ),

@@ -9,8 +9,9 @@ free, so the engine can re-check the world before it resumes an irreversible ste
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,18 @@ class Verification:
 
 
 @dataclass(frozen=True)
+class CacheSnapshot:
+    """A snapshot of a region's cache taken with a database backup (same id): an ElastiCache snapshot on
+    AWS, an RDB file in the region's bucket in the sandbox."""
+
+    id: str
+    region: str
+    source: str  # the replication group (or Redis) it was taken from
+    status: str
+    size_bytes: int | None = None
+
+
+@dataclass(frozen=True)
 class Restored:
     """A database restored into a new instance: from a backup, or to a point in time."""
 
@@ -191,6 +204,17 @@ class Backups(Protocol):
 
     def restored(self, role: str, name: str) -> Restored | None:
         """The instance a restore made under `name`, if there is one."""
+
+    def snapshot_cache(self, role: str, backup_id: str) -> CacheSnapshot:
+        """Snapshot `role`'s cache under the backup's id, tagged as the platform's; waits until it is done."""
+
+    def cache_snapshot(self, role: str, backup_id: str) -> CacheSnapshot | None: ...
+
+    def export_config(self, role: str, backup_id: str, document: Mapping[str, Any]) -> str:
+        """Store what configures the platform beside its backup (what is not in Git); returns where."""
+
+    def config_export(self, role: str, backup_id: str) -> str | None:
+        """Where the backup's configuration export is, if it was made."""
 
 
 @dataclass(frozen=True)
@@ -273,6 +297,9 @@ class Workloads(Protocol):
         """The workload's replicas that stopped within the window, with their last log lines."""
 
     def mesh(self, role: str) -> Mesh: ...
+
+    def deployed(self, role: str) -> str | None:
+        """The nexus-api version the region runs (its image), None when it runs none."""
 
 
 @dataclass(frozen=True)

@@ -15,22 +15,25 @@ It is not wired into the platform: the operator points the workload at it, or co
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from nexus_platform.errors import InputError, NexusError
 from nexus_platform.platform import Platform
-from nexus_platform.world.aws.clients import Clients, Waiting, translated
+from nexus_platform.world.aws.clients import Clients, Waiting, poll, translated
 from nexus_platform.world.aws.rds import actions as rds_actions
 from nexus_platform.world.aws.rds import probes as rds_probes
-from nexus_platform.world.base import Backup, Restored, Verification
+from nexus_platform.world.base import Backup, CacheSnapshot, Restored, Verification
 
 MADE_BY = ("nexus:made-by", "nexus-backup")
 KIND = ("nexus:kind", "database")
 VERIFIED_TAG = "nexus:verified"
 SCRATCH_TAG = "nexus:scratch-for"
 RESTORED_TAG = "nexus:restored-from"
+CONFIG_PREFIX = "nexus-backups/config/"
 
 
 def _network(template: dict[str, Any]) -> dict[str, Any]:
@@ -244,6 +247,73 @@ class AwsBackups:
             endpoint=f"{endpoint.get('Address', '?')}:{endpoint.get('Port', '?')}",
             status=str(found.get("DBInstanceStatus", "unknown")),
         )
+
+    def snapshot_cache(self, role: str, backup_id: str) -> CacheSnapshot:
+        """CreateSnapshot of the region's replication group (ElastiCache takes it from a replica)."""
+        facts = self.platform.region(role)
+        elasticache = self.clients("elasticache", facts.region)
+        if self.cache_snapshot(role, backup_id) is None:
+            with translated(f"snapshotting cache {facts.cache_replication_group_id}"):
+                elasticache.create_snapshot(
+                    ReplicationGroupId=facts.cache_replication_group_id,
+                    SnapshotName=backup_id,
+                    Tags=[{"Key": MADE_BY[0], "Value": MADE_BY[1]}, {"Key": KIND[0], "Value": "cache"}],
+                )
+        poll(
+            f"cache snapshot {backup_id} to be available",
+            lambda: (
+                (found := self.cache_snapshot(role, backup_id)) is not None and found.status == "available"
+            ),
+            self.waiting,
+        )
+        made = self.cache_snapshot(role, backup_id)
+        assert made is not None
+        return made
+
+    def cache_snapshot(self, role: str, backup_id: str) -> CacheSnapshot | None:
+        facts = self.platform.region(role)
+        elasticache = self.clients("elasticache", facts.region)
+        with translated(f"describing cache snapshot {backup_id}"):
+            try:
+                found = elasticache.describe_snapshots(SnapshotName=backup_id)
+            except elasticache.exceptions.SnapshotNotFoundFault:
+                return None
+        snapshots = found.get("Snapshots") or []
+        if not snapshots:
+            return None
+        return CacheSnapshot(
+            id=backup_id,
+            region=facts.region,
+            source=str(snapshots[0].get("ReplicationGroupId") or facts.cache_replication_group_id),
+            status=str(snapshots[0].get("SnapshotStatus", "unknown")),
+        )
+
+    def export_config(self, role: str, backup_id: str, document: Mapping[str, Any]) -> str:
+        """A JSON object in the region's state bucket (the bucket's default encryption: its KMS key)."""
+        facts = self.platform.region(role)
+        key = f"{CONFIG_PREFIX}{backup_id}.json"
+        with translated(f"writing s3://{facts.state_bucket}/{key}"):
+            self.clients("s3", facts.region).put_object(
+                Bucket=facts.state_bucket,
+                Key=key,
+                Body=json.dumps(document, indent=2).encode(),
+                ContentType="application/json",
+                Tagging=f"{MADE_BY[0]}={MADE_BY[1]}",
+            )
+        return f"s3://{facts.state_bucket}/{key}"
+
+    def config_export(self, role: str, backup_id: str) -> str | None:
+        from botocore.exceptions import ClientError  # noqa: PLC0415
+
+        facts = self.platform.region(role)
+        key = f"{CONFIG_PREFIX}{backup_id}.json"
+        try:
+            self.clients("s3", facts.region).head_object(Bucket=facts.state_bucket, Key=key)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return f"s3://{facts.state_bucket}/{key}"
 
     def delete(self, backup_id: str, role: str) -> None:
         if self.get(backup_id, role) is None:

@@ -17,6 +17,7 @@ from nexus_platform.world.aws.eks import kube as eks_kube
 from nexus_platform.world.base import Mesh, Restart
 
 SIDECAR = "istio-proxy"
+CONTAINER = "nexus-api"  # helm/nexus's container in the Deployment
 ISTIO_ROOT = "istio-system"
 PEER_AUTHENTICATION = ("security.istio.io", "v1beta1", "peerauthentications")
 LOG_LINES = 5
@@ -88,6 +89,18 @@ class AwsWorkloads:
         except ApiException as exc:
             return (f"(no previous log: {exc.status} {exc.reason})",)
         return tuple(line for line in str(text).splitlines() if line.strip())[-LOG_LINES:]
+
+    def deployed(self, role: str) -> str | None:
+        """The image of the Deployment's nexus-api container."""
+        access = self.compute.access(role)
+        namespace, name = self.compute.namespace, self.compute.deployment
+        with kubernetes_errors(f"reading Deployment {namespace}/{name}", access.host):
+            found = eks_kube.apps_api(access).read_namespaced_deployment(
+                name, namespace, _request_timeout=self.compute.request_timeout
+            )
+        containers = found.spec.template.spec.containers or []
+        image = next((c.image for c in containers if c.name == CONTAINER), None)
+        return str(image) if image else None
 
     def mesh(self, role: str) -> Mesh:
         _, pods, labels = self._pods(role)

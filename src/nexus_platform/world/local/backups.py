@@ -32,13 +32,17 @@ import psycopg
 from botocore.exceptions import ClientError
 from nexus_api.localservers import LocalServerError, PostgresServer
 from psycopg import sql
+from redis.exceptions import RedisError
 
 from nexus_platform.errors import NexusError
-from nexus_platform.world.base import Backup, Restored, TableCheck, Verification
+from nexus_platform.world.base import Backup, CacheSnapshot, Restored, TableCheck, Verification
 from nexus_platform.world.local.postgres import LocalPostgres, TlsFiles
 from nexus_platform.world.local.processes import ProcessManager, free_port
+from nexus_platform.world.local.redis import LocalRedis
 
 PREFIX = "nexus-backups/database/"
+CACHE_PREFIX = "nexus-backups/cache/"
+CONFIG_PREFIX = "nexus-backups/config/"
 MADE_BY = ("nexus:made-by", "nexus-backup")
 KIND = ("nexus:kind", "database")
 SOURCE_TAG = "nexus:source"
@@ -122,10 +126,12 @@ class LocalBackups:
         sources: Mapping[str, str],
         database: str,
         restores: RestoreSite | None = None,
+        caches: Callable[[str], tuple[LocalRedis, str]] | None = None,
     ) -> None:
         self.servers, self.s3 = servers, s3
         self.regions, self.buckets, self.sources, self.database = regions, buckets, sources, database
         self.restores = restores
+        self.caches = caches  # role -> the region's Redis and its AUTH token
 
     # --- naming -------------------------------------------------------------------------------------------
     def _key(self, backup_id: str, suffix: str = ".dump") -> str:
@@ -361,6 +367,71 @@ class LocalBackups:
             endpoint=f"127.0.0.1:{server.port}",
             status="available" if server.running() and server.accepting() else "stopped",
         )
+
+    def _exists(self, role: str, key: str) -> int | None:
+        """The object's size, None when there is none."""
+        try:
+            head = self.s3(role).head_object(Bucket=self.buckets[role], Key=key)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return int(head.get("ContentLength", 0))
+
+    def snapshot_cache(self, role: str, backup_id: str) -> CacheSnapshot:
+        """BGSAVE on the region's Redis, then its RDB file into the bucket (tagged as the platform's)."""
+        found = self.cache_snapshot(role, backup_id)
+        if found is not None:
+            return found
+        if self.caches is None:
+            raise NexusError("this sandbox world has no cache to snapshot")
+        server, token = self.caches(role)
+        try:
+            with server.client(token, timeout=10) as client:
+                before = int(client.lastsave().timestamp())
+                client.bgsave()
+                deadline = time.monotonic() + 60
+                while True:
+                    info = client.info("persistence")
+                    if (
+                        not info.get("rdb_bgsave_in_progress")
+                        and int(info.get("rdb_last_save_time", 0)) >= before
+                    ):
+                        break
+                    if time.monotonic() > deadline:
+                        raise NexusError(f"{server.name}: BGSAVE did not finish within 60s")
+                    time.sleep(0.1)
+                if info.get("rdb_last_bgsave_status") != "ok":
+                    raise NexusError(f"{server.name}: BGSAVE failed", hint=f"see {server.root}")
+        except (OSError, RedisError) as exc:
+            raise NexusError(f"{server.name}: cannot snapshot: {exc}") from None
+        body = (server.root / "dump.rdb").read_bytes()
+        tags = {
+            MADE_BY[0]: MADE_BY[1],
+            KIND[0]: "cache",
+            SOURCE_TAG: server.name,
+            CREATED_TAG: f"{time.time():.3f}",
+        }
+        self._put(role, f"{CACHE_PREFIX}{backup_id}.rdb", body, tags)
+        made = self.cache_snapshot(role, backup_id)
+        assert made is not None
+        return made
+
+    def cache_snapshot(self, role: str, backup_id: str) -> CacheSnapshot | None:
+        size = self._exists(role, f"{CACHE_PREFIX}{backup_id}.rdb")
+        if size is None:
+            return None
+        source = self.caches(role)[0].name if self.caches else "redis"
+        return CacheSnapshot(backup_id, self.regions[role], source, "available", size)
+
+    def export_config(self, role: str, backup_id: str, document: Mapping[str, Any]) -> str:
+        key = f"{CONFIG_PREFIX}{backup_id}.json"
+        self._put(role, key, json.dumps(document, indent=2).encode(), {MADE_BY[0]: MADE_BY[1]})
+        return f"s3://{self.buckets[role]}/{key}"
+
+    def config_export(self, role: str, backup_id: str) -> str | None:
+        key = f"{CONFIG_PREFIX}{backup_id}.json"
+        return None if self._exists(role, key) is None else f"s3://{self.buckets[role]}/{key}"
 
     def _verdict(
         self, backup_id: str, role: str, ok: bool, detail: str, tables: tuple[TableCheck, ...] = ()

@@ -48,5 +48,16 @@ class LocalWorkloads:
             )
         return found
 
+    def deployed(self, role: str) -> str | None:
+        """nexus-api's package version, as the instances run it from this checkout."""
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+        if not any(self.plane.processes.record(i.name) for i in self.plane.slots(role)):
+            return None
+        try:
+            return f"nexus-api {version('nexus-api')} (local processes)"
+        except PackageNotFoundError:
+            return "nexus-api (local processes, version unknown)"
+
     def mesh(self, role: str) -> Mesh:
         return Mesh(applicable=False, detail=NO_MESH)
