@@ -15,6 +15,7 @@ from nexus_platform.doctor.infrastructure import Finding
 from nexus_platform.errors import NexusError
 from nexus_platform.runbooks.dr import Target
 from nexus_platform.secrets import read_secrets
+from nexus_platform.world.base import Workloads
 
 
 def _scope(target: Target, role: str, what: str = "") -> str:
@@ -54,59 +55,58 @@ def _ago(seconds: float | None) -> str:
     return f", {seconds / 60:.0f} min ago" if seconds >= 60 else f", {seconds:.0f} s ago"
 
 
+def _per_region(
+    target: Target, check: str, what: str, judge: Callable[[Workloads, str], tuple[bool, str]]
+) -> list[Finding]:
+    """One finding per region from `judge(workloads, role)`; an error reading the world fails that region."""
+    findings = []
+    for role in model.ROLES:
+        scope = _scope(target, role, what)
+        try:
+            if target.world.workloads is None:
+                raise NexusError("this world has no view of its pods")
+            ok, detail = judge(target.world.workloads, role)
+        except NexusError as exc:
+            ok, detail = False, str(exc)
+        findings.append(Finding(check, scope, ok, detail))
+    return findings
+
+
 def restarts(target: Target, window: float = RESTART_WINDOW_SECONDS) -> list[Finding]:
     """Replicas that stopped within `window`, each with why and its last log lines."""
-    findings = []
-    workloads = target.world.workloads
-    for role in model.ROLES:
-        scope = _scope(target, role, "nexus-api")
-        try:
-            if workloads is None:
-                raise NexusError("this world has no view of its pods")
-            found = workloads.restarts(role, window)
-        except NexusError as exc:
-            findings.append(Finding("restarts", scope, False, str(exc)))
-            continue
+
+    def judge(workloads: Workloads, role: str) -> tuple[bool, str]:
+        found = workloads.restarts(role, window)
         if not found:
-            findings.append(Finding("restarts", scope, True, f"none in the last {window / 60:.0f} min"))
-            continue
+            return True, f"none in the last {window / 60:.0f} min"
         lines = []
         for r in found:
             count = f"{r.restarts} restart(s), " if r.restarts else ""
             lines.append(f"{r.name}: {count}{r.reason}{_ago(r.seconds_ago)}")
             lines += [f"  | {line}" for line in r.log_tail] or ["  | (no log lines)"]
-        findings.append(Finding("restarts", scope, False, "\n".join(lines)))
-    return findings
+        return False, "\n".join(lines)
+
+    return _per_region(target, "restarts", "nexus-api", judge)
 
 
 def mesh(target: Target) -> list[Finding]:
     """Istio's sidecar on every nexus-api pod and mTLS STRICT in force for them."""
-    findings = []
-    workloads = target.world.workloads
-    for role in model.ROLES:
-        scope = _scope(target, role, "service mesh")
-        try:
-            if workloads is None:
-                raise NexusError("this world has no view of its pods")
-            state = workloads.mesh(role)
-        except NexusError as exc:
-            findings.append(Finding("mesh", scope, False, str(exc)))
-            continue
+
+    def judge(workloads: Workloads, role: str) -> tuple[bool, str]:
+        state = workloads.mesh(role)
         if not state.applicable:
-            findings.append(Finding("mesh", scope, True, state.detail))
-            continue
+            return True, state.detail
         problems = []
         if state.without_sidecar:
             problems.append(
                 f"no istio-proxy sidecar in {', '.join(state.without_sidecar)} (is injection on?)"
             )
         if state.mtls != "STRICT":
-            problems.append(
-                f"mTLS {state.mtls or 'not set'}, not STRICT{': ' + state.detail if state.detail else ''}"
-            )
-        detail = "; ".join(problems) or f"sidecar in all {state.pods} pods, mTLS STRICT"
-        findings.append(Finding("mesh", scope, not problems, detail))
-    return findings
+            why = f": {state.detail}" if state.detail else ""
+            problems.append(f"mTLS {state.mtls or 'not set'}, not STRICT{why}")
+        return not problems, "; ".join(problems) or f"sidecar in all {state.pods} pods, mTLS STRICT"
+
+    return _per_region(target, "mesh", "service mesh", judge)
 
 
 def configuration(target: Target, clients: Callable[[str, str], Any]) -> list[Finding]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -127,6 +127,18 @@ def run() -> Runbook:
         )
         return {"location": where, "regions": sorted(document["deployed"])}
 
+    def found(reader: str) -> Callable[[Context], bool]:
+        """Done when `reader` (a Backups method) finds something under the id in the writer's region."""
+        return lambda ctx: (
+            getattr(backups_of(_target(ctx)), reader)(ctx.params["source"], ctx.params["backup_id"])
+            is not None
+        )
+
+    def call(action: str) -> Callable[[Context], list[Call]]:
+        return lambda ctx: [
+            Call("backups", action, {"region": ctx.params["source"], "id": ctx.params["backup_id"]})
+        ]
+
     def exists(key: str) -> Any:
         return lambda ctx: backups_of(_target(ctx)).get(ctx.params["backup_id"], ctx.params[key]) is not None
 
@@ -168,34 +180,16 @@ def run() -> Runbook:
                 "snapshot the writer's cache under the same id",
                 reversible=True,
                 apply=snapshot_cache,
-                done=lambda ctx: (
-                    backups_of(_target(ctx)).cache_snapshot(ctx.params["source"], ctx.params["backup_id"])
-                    is not None
-                ),
-                calls=lambda ctx: [
-                    Call(
-                        "backups",
-                        "snapshot_cache",
-                        {"region": ctx.params["source"], "id": ctx.params["backup_id"]},
-                    )
-                ],
+                done=found("cache_snapshot"),
+                calls=call("snapshot_cache"),
             ),
             Step(
                 "export-configuration",
                 "store the configuration that is not in Git (Terraform's outputs, the versions deployed)",
                 reversible=True,
                 apply=export_config,
-                done=lambda ctx: (
-                    backups_of(_target(ctx)).config_export(ctx.params["source"], ctx.params["backup_id"])
-                    is not None
-                ),
-                calls=lambda ctx: [
-                    Call(
-                        "backups",
-                        "export_config",
-                        {"region": ctx.params["source"], "id": ctx.params["backup_id"]},
-                    )
-                ],
+                done=found("config_export"),
+                calls=call("export_config"),
             ),
             Step(
                 "publish-status",
