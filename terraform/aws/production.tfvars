@@ -34,7 +34,7 @@ dr_node_groups = {
 }
 
 db = {
-  engine_version        = "16.8"
+  engine_version        = "16"
   instance_class        = "db.r6g.large"
   allocated_storage     = 100
   max_allocated_storage = 1000

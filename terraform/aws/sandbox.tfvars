@@ -36,7 +36,7 @@ dr_node_groups = {
 }
 
 db = {
-  engine_version        = "16.8"
+  engine_version        = "16"
   instance_class        = "db.t4g.medium"
   allocated_storage     = 20
   max_allocated_storage = 100

@@ -205,9 +205,12 @@ variable "db" {
     performance_insights  = bool
   })
 
+  # A major version only: RDS picks the newest minor it still creates and upgrades it in the maintenance window
+  # (auto_minor_version_upgrade). A pinned minor stops being creatable when RDS retires it (16.8: May 2026) and,
+  # after an automatic upgrade, makes every plan try to downgrade.
   validation {
-    condition     = try(can(regex("^\\d+(\\.\\d+)?$", var.db.engine_version)) && tonumber(split(".", var.db.engine_version)[0]) >= 13, false)
-    error_message = "db.engine_version must be a PostgreSQL version, 13 or newer (e.g. 16.8)."
+    condition     = try(can(regex("^\\d+$", var.db.engine_version)) && tonumber(var.db.engine_version) >= 13, false)
+    error_message = "db.engine_version must be a PostgreSQL major version, 13 or newer (e.g. \"16\"), not a minor such as 16.8: RDS picks and upgrades the minor."
   }
 
   validation {
@@ -219,6 +222,13 @@ variable "db" {
     condition     = var.db.allocated_storage >= 20 && var.db.max_allocated_storage >= var.db.allocated_storage && var.db.max_allocated_storage <= 65536
     error_message = "db.allocated_storage must be >= 20 GiB and db.max_allocated_storage between allocated_storage and 65536 GiB."
   }
+}
+
+variable "dr_db_multi_az" {
+  description = "Multi-AZ for the DR region's read replica. Off by default: the warm standby takes no writes, and a Multi-AZ replica doubles its instance and storage bill (a second db.r6g.large and its gp3 volume in eu-west-1) for AZ resilience that matters only once it is promoted. After a failover, turn it on for the new writer (modify-db-instance --multi-az, online) or set this and apply."
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 variable "cache" {

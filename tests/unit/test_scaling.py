@@ -186,7 +186,8 @@ def test_the_sandbox_holds_the_charts_bounds_to_its_ports() -> None:
     assert got.chart == hpa.Bounds(chart["minReplicas"], chart["maxReplicas"])
     assert got.effective == hpa.Bounds(min(chart["minReplicas"], 2), min(chart["maxReplicas"], 4))
     assert got.target_per_instance == float(chart["requestRate"]["targetAverageValue"])
-    assert hpa.settings(CHART, "dr", baseline=2, slots=4, override=(1, 3)).effective == hpa.Bounds(1, 3)
+    # The floor is the baseline whatever the bounds say (the autoscaler moves only the spares).
+    assert hpa.settings(CHART, "dr", baseline=2, slots=4, override=(1, 3)).effective == hpa.Bounds(2, 3)
 
 
 class FakeRuntime:
@@ -274,3 +275,9 @@ def test_the_loop_follows_the_load_and_stands_aside(tmp_path: Path) -> None:
     compute.running["dr"] = []  # a failover scaled the region to zero: an HPA leaves it there
     assert [d.role for d in second(5000)] == ["primary"]
     assert compute.wanted("dr") == []
+
+    # A runbook left one baseline instance: the autoscaler adds spares under load, never a baseline one, and
+    # takes only its spares away again.
+    compute.running["dr"] = plane.slots("dr")[:1]
+    assert [(d.role, d.current, d.desired) for d in second(5000) if d.role == "dr"] == [("dr", 1, 3)]
+    assert [i.name for i in compute.wanted("dr")] == ["eu-west-1.api-1", "eu-west-1.api-3", "eu-west-1.api-4"]

@@ -192,7 +192,7 @@ run "db_instance_class_malformed" {
   command = plan
   variables {
     db = {
-      engine_version        = "16.8"
+      engine_version        = "16"
       instance_class        = "r6g.large"
       allocated_storage     = 100
       max_allocated_storage = 1000
@@ -241,6 +241,21 @@ run "domain_name_malformed" {
     domain_name = "Nexus_Platform.example.com."
   }
   expect_failures = [var.domain_name]
+}
+
+run "db_engine_version_pinned_minor" {
+  command = plan
+  variables {
+    db = {
+      engine_version        = "16.8"
+      instance_class        = "db.r6g.large"
+      allocated_storage     = 100
+      max_allocated_storage = 1000
+      multi_az              = true
+      performance_insights  = true
+    }
+  }
+  expect_failures = [var.db]
 }
 
 run "db_engine_version_not_a_number" {

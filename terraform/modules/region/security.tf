@@ -108,6 +108,9 @@ locals {
     webhook_8443   = { port = 8443, description = "EKS control plane to webhooks on 8443" }
     webhook_9443   = { port = 9443, description = "EKS control plane to AWS Load Balancer Controller webhook" }
     kubelet        = { port = 10250, description = "EKS control plane to kubelet" }
+    # istiod serves the sidecar-injection and validation webhooks on 15017: without it every pod creation in an
+    # injection-enabled namespace fails (the API server cannot call the webhook).
+    istio_webhook = { port = 15017, description = "EKS control plane to istiod webhooks" }
   }
 
   # ALB -> pod ports: traffic to the gateway pods and their readiness port for the target health check.

@@ -9,8 +9,10 @@ Where the sandbox differs, and why:
 
 - the rate is the region's load balancer's (HAProxy's frontend req_tot, sampled every `interval`), not
   prometheus-adapter's 2-minute rate: the sandbox's time runs faster, as its stabilization window does;
-- the bounds are clamped to the region's ports (api_ports + api_spare_ports: its "quota") and the chart's
-  floor to the instances `nexus up` starts (2 cores run the sandbox: minReplicas 3 would crowd the tests);
+- it adds and removes only the spare instances (api_spare_ports): the ones `nexus up` starts (api_ports) are
+  `nexus up`'s and the runbooks' (a failover resizes regions itself), so its floor is what they hold and its
+  ceiling the chart's maximum held to the region's ports (2 cores run the sandbox: minReplicas 3 would crowd
+  the tests);
 - like an HPA it never scales a region with no instances (a runbook scaled it to zero) and it does not restart
   a killed instance (that is a kubelet's job, which the sandbox does not have: `nexus up` does it);
 - it stands aside while a runbook holds the environment's lock (a failover resizes regions itself).
@@ -71,10 +73,9 @@ def settings(
     target = target or float(rate.get("targetAverageValue", 0))
     if target <= 0:
         raise NexusError("helm/nexus autoscaling.requestRate is off: the sandbox scales on request rate")
-    # An override is the operator's: honoured down to 1; the chart's floor is capped by what `up` starts.
-    floor = low if override else min(low, baseline)
-    ceiling = min(high, slots)
-    return Settings(target, Bounds(low, high), Bounds(max(1, min(floor, ceiling)), ceiling))
+    # Floor: the baseline (what `nexus up` and the runbooks hold); ceiling: the maximum, within the ports.
+    ceiling = max(1, min(high, slots))
+    return Settings(target, Bounds(low, high), Bounds(min(baseline, ceiling), ceiling))
 
 
 def region_settings(plane: Any, role: str) -> Settings:
@@ -168,12 +169,17 @@ class Autoscaler:
             if rate is None or holder:
                 continue
             wanted = self.compute.wanted(role)
-            if not wanted:
+            baseline = {i.name for i in self.plane.instances(role)}
+            held = [i for i in wanted if i.name in baseline]
+            if not held:
                 continue  # scaled to zero by a runbook: an HPA does not scale a target with no replicas
             config = self.settings(role)
             current = len(wanted)
-            recommended = recommend(rate, current, config.target_per_instance, config.effective)
-            desired = self.stabilizers[role](self.clock(), recommended, current)
+            # Up to the maximum, as far as the spares go (the baseline instances are not its to start).
+            room = len(held) + len(self.plane.slots(role)) - len(baseline)
+            bounds = Bounds(len(held), max(len(held), min(config.effective.high, room)))
+            recommended = recommend(rate, current, config.target_per_instance, bounds)
+            desired = max(len(held), self.stabilizers[role](self.clock(), recommended, current))
             if desired == current:
                 continue
             decision = Decision(
@@ -185,12 +191,15 @@ class Autoscaler:
         return decisions
 
     def apply(self, role: str, wanted: list[api.Instance], desired: int) -> None:
+        """Start free spares, or stop the last started ones: never a baseline instance."""
+        baseline = {i.name for i in self.plane.instances(role)}
+        spares = [i for i in wanted if i.name not in baseline]
         if desired > len(wanted):
             names = {i.name for i in wanted}
-            free = [i for i in self.plane.slots(role) if i.name not in names]
+            free = [i for i in self.plane.slots(role) if i.name not in names and i.name not in baseline]
             self.compute.start(role, free[: desired - len(wanted)])
         else:
-            self.compute.stop(wanted[desired:])
+            self.compute.stop(spares[len(spares) - (len(wanted) - desired) :])
 
     def record(self, decision: Decision) -> None:
         log.warning("scaled nexus-api", extra=asdict(decision))
