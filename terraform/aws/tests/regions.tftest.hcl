@@ -317,7 +317,7 @@ run "dr_region_resources" {
     availability_zones                = var.dr_availability_zones
     kubernetes_version                = var.kubernetes_version
     node_groups                       = var.dr_node_groups
-    db                                = merge(var.db, { backup_retention_days = var.backup_retention_days, deletion_protection = var.deletion_protection, multi_az = false })
+    db                                = merge(var.db, { backup_retention_days = var.backup_retention_days, deletion_protection = var.deletion_protection })
     db_replicate_source_arn           = "arn:aws:rds:us-east-1:123456789012:db:nexus-production-primary"
     cache                             = var.cache
     cache_auth_token                  = var.test_cache_auth_token
@@ -366,11 +366,6 @@ run "dr_region_resources" {
   assert {
     condition     = aws_db_instance.this.publicly_accessible == false && aws_db_instance.this.backup_retention_period == 30
     error_message = "The replica is private and keeps backups on (30 days) so it is protected once promoted."
-  }
-
-  assert {
-    condition     = aws_db_instance.this.multi_az == false
-    error_message = "The DR replica takes no writes: single-AZ by default (dr_db_multi_az)."
   }
 
   assert {
