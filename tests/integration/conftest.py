@@ -99,6 +99,10 @@ def sandbox() -> Iterator[dict[str, Any]]:
         }
     finally:
         os.environ.pop("NEXUS_STATE_DIR", None)
-        down = nexus("down", env=env, timeout=120)
-        print(down.stdout, down.stderr)
-        shutil.rmtree(state, ignore_errors=True)
+        if os.environ.get("NEXUS_IT_KEEP"):
+            # Debugging a failure: leave the sandbox running and its state (journals, logs) for a look.
+            print(f"\nNEXUS_IT_KEEP: sandbox left running, NEXUS_STATE_DIR={state}")
+        else:
+            down = nexus("down", env=env, timeout=120)
+            print(down.stdout, down.stderr)
+            shutil.rmtree(state, ignore_errors=True)

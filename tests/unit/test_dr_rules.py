@@ -163,6 +163,8 @@ def test_the_cool_down_refuses_a_second_failover_even_forced() -> None:
     [
         # A planned failover recorded both sizes: failback restores them (DR back to its smaller standby).
         ({"compute": {"primary": 6, "dr": 2}}, {"primary": 6, "dr": 2}),
+        # An unplanned one found the primary half gone (1 instance still up): DR carries 4 now, so 4.
+        ({"compute": {"primary": 1, "dr": 2}}, {"primary": 4, "dr": 2}),
         # An unplanned one found the primary's workload dead (0) or its API unreachable: DR's size now.
         ({"compute": {"primary": 0, "dr": 2}}, {"primary": 4, "dr": 2}),
         ({"compute": {"primary": "unreachable", "dr": 2}}, {"primary": 4, "dr": 2}),

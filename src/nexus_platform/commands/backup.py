@@ -66,7 +66,7 @@ def run(
     target = choose.target(env, outputs, reach_of(world))
     params: dict[str, Any] = {"world": target.world.name}
     if resume is None:
-        source = backups.writer(target)
+        source = target.writer()
         params.update(
             source=source,
             copy_to=target.platform.other(source),
@@ -222,7 +222,7 @@ def restore(
     if resume is not None:
         params = dict(Journal(model.paths().state_dir).load(resume, runbook="backup.restore").params)
     else:
-        role = region or backups.writer(target)
+        role = region or target.writer()
         when = None if to_time is None else _when(to_time)
         if when is None and backup is None:
             backup = _newest_good(backups.backups_of(target).list(), role).id

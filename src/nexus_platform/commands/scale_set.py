@@ -83,7 +83,7 @@ def set_(
     target = choose.target(env, outputs, reach_of(world, kube_api, kube_ca))
     scaler = scaling.scaling_of(target)
     views = {role: scaler.show(role) for role in model.ROLES}
-    writer = "dr" if target.world.database.role("dr") == "primary" else "primary"
+    writer = target.writer()
     broken = scaling.refusals(request, views, writer, scaler.quotas(request.role))
     if broken:
         raise InputError(broken[0], hint="; ".join(broken[1:]) or "`nexus scale show` shows what runs now")

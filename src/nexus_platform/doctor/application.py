@@ -26,7 +26,7 @@ def workload(target: Target) -> list[Finding]:
     """Every wanted nexus-api replica is ready; the writer's region runs at least one."""
     findings = []
     scaling = target.world.scaling
-    writer = "dr" if target.world.database.role("dr") == "primary" else "primary"
+    writer = target.writer()
     for role in model.ROLES:
         try:
             if scaling is None:

@@ -40,11 +40,6 @@ def new_id(platform: Platform, role: str, now: float | None = None) -> str:
     return f"{platform.region(role).db_instance_identifier}-nexus-{stamp}"
 
 
-def writer(target: Target) -> str:
-    """The role whose database takes writes now (the DR region's after a failover)."""
-    return "dr" if target.world.database.role("dr") == "primary" else "primary"
-
-
 def _target(ctx: Context) -> Target:
     world: Target = ctx.world
     return world

@@ -37,6 +37,10 @@ class Target:
     world: World
     platform: Platform
 
+    def writer(self) -> str:
+        """The role whose database takes writes now (the DR region's after a failover)."""
+        return DR if self.world.database.role(DR) == "primary" else PRIMARY
+
 
 def _target(ctx: Context) -> Target:
     target = ctx.world
@@ -419,9 +423,11 @@ def _back_behind_the_edge(role: str) -> Step:
 
 def restore_target(ctx: Context) -> dict[str, Any]:
     """The topology failback restores: the steady shape (who writes, replicates and serves) with each region's
-    compute at the size the last failover recorded before it changed anything (param `restore`). A size it
-    could not record (an unplanned failover finds the primary's workload dead or its API unreachable) is the
-    DR region's now (it has been carrying the load), or what the primary region still runs if that is more."""
+    compute at the size the last failover recorded before it changed anything (param `restore`). The primary
+    gets at least the DR region's size now: DR has been carrying the whole load, and an unplanned failover may
+    have recorded a region half gone (the instances that had not died yet). A size it could not record (the
+    primary's workload dead or its API unreachable) is DR's now, or what the primary region still runs if that
+    is more."""
     captured = ctx.params.get("restore")
     sizes = captured.get("compute", {}) if isinstance(captured, Mapping) else {}
     compute = _target(ctx).world.compute
@@ -430,7 +436,7 @@ def restore_target(ctx: Context) -> dict[str, Any]:
     def size(role: str) -> int:
         value = sizes.get(role)
         if isinstance(value, int) and value > 0:
-            return value
+            return max(value, now) if role == PRIMARY else value
         # Not recorded. A primary region back from an outage may still hold the workload it ran before
         # (its Deployment was never scaled down): that is its size, if larger than what DR carries now.
         try:
