@@ -98,6 +98,8 @@ def target(env: str, outputs: Path | None = None, reach: Reach | None = None) ->
     world: World
     if world_name == "local":
         from nexus_platform.sandbox import planes  # noqa: PLC0415
+        from nexus_platform.world.aws.backup_jobs import BackupJobs  # noqa: PLC0415
+        from nexus_platform.world.aws.clients import Waiting  # noqa: PLC0415
         from nexus_platform.world.local import api  # noqa: PLC0415
         from nexus_platform.world.local.backups import LocalBackups, RestoreSite  # noqa: PLC0415
         from nexus_platform.world.local.scaling import LocalScaling  # noqa: PLC0415
@@ -114,6 +116,8 @@ def target(env: str, outputs: Path | None = None, reach: Reach | None = None) ->
             database=api.database_name(data.chart),
             restores=RestoreSite(data.root, data.processes, data.pg_tls(), data.pg_settings()),
             caches=lambda role: (data.redis(role), data.cache_token() or ""),
+            # The emulator ends a job at once: a short pace.
+            jobs=BackupJobs(platform, control.client, Waiting(delay=0.2, timeout=60.0)),
         )
         world = sandbox_world(
             data,

@@ -184,6 +184,9 @@ class RegionPorts:
     link_redis: int
     # Ports the sandbox's autoscaler may start more nexus-api instances on (the room it scales out into).
     api_spares: tuple[int, ...] = ()
+    # Ports of the in-region read replicas and cache replicas `nexus scale set` may start.
+    read_replicas: tuple[int, ...] = ()
+    cache_replicas: tuple[int, ...] = ()
 
     @property
     def api_slots(self) -> tuple[int, ...]:
@@ -200,6 +203,8 @@ class RegionPorts:
             "link_redis": self.link_redis,
         }
         named.update({f"api-{index}": port for index, port in enumerate(self.api_slots, start=1)})
+        named.update({f"postgres-read-{n}": port for n, port in enumerate(self.read_replicas, start=1)})
+        named.update({f"redis-replica-{n}": port for n, port in enumerate(self.cache_replicas, start=1)})
         return named
 
 
@@ -355,6 +360,8 @@ def sandbox_config(path: Path | None = None) -> SandboxConfig:
             link_postgres=table.port("link_postgres_port"),
             link_redis=table.port("link_redis_port"),
             api_spares=table.ports("api_spare_ports", optional=True),
+            read_replicas=table.ports("read_replica_ports", optional=True),
+            cache_replicas=table.ports("cache_replica_ports", optional=True),
         )
     config = SandboxConfig(
         path=path,

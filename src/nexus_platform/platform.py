@@ -31,6 +31,7 @@ class RegionFacts:
     origin_fqdn: str
     alb_dns_name: str
     backup_vault_name: str
+    backup_role_arn: str  # the role AWS Backup assumes for the platform's jobs
     state_bucket: str
 
 

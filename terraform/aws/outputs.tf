@@ -19,6 +19,7 @@ output "regions" {
       health_check_id            = aws_route53_health_check.primary.id
       origin_fqdn                = local.origin_fqdn.primary
       backup_vault_name          = aws_backup_vault.primary.name
+      backup_role_arn            = aws_iam_role.backup.arn
       state_bucket               = aws_s3_bucket.app_state.bucket
       alerts_topic_arn           = aws_sns_topic.alerts.arn
       nexus_api_role_arn         = module.primary.nexus_api_role_arn
@@ -39,6 +40,7 @@ output "regions" {
       health_check_id            = aws_route53_health_check.dr.id
       origin_fqdn                = local.origin_fqdn.dr
       backup_vault_name          = aws_backup_vault.dr.name
+      backup_role_arn            = aws_iam_role.backup.arn
       state_bucket               = aws_s3_bucket.app_state_dr.bucket
       alerts_topic_arn           = aws_sns_topic.alerts_dr.arn
       nexus_api_role_arn         = module.dr.nexus_api_role_arn

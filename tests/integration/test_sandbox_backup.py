@@ -79,6 +79,26 @@ def test_run_list_verify_and_a_corrupted_backup(sandbox: dict[str, Any]) -> None
     assert exported["backup_id"] == backup_id and set(exported["deployed"]) == set(model.ROLES)
     assert exported["platform"]["regions"]["dr"]["db_instance_identifier"]
 
+    # The emulated control plane's half: an AWS Backup job of the writer's (emulated) RDS instance in the
+    # vault Terraform made, and the state buckets' replication rules (with metrics) both ways.
+    outputs = sandbox["outputs"]["regions"]["primary"]
+    job = steps["aws-backup-job"]
+    assert (job["state"], job["vault"], job["resource"]) == (
+        "COMPLETED",
+        outputs["backup_vault_name"],
+        outputs["db_instance_arn"],
+    )
+    described = (
+        sandbox["plane"].client("backup", outputs["region"]).describe_backup_job(BackupJobId=job["id"])
+    )
+    assert described["IamRoleArn"] == outputs["backup_role_arn"]
+    replication = steps["check-s3-replication"]
+    assert {role: r["destination"] for role, r in replication.items()} == {
+        "primary": sandbox["outputs"]["regions"]["dr"]["state_bucket"],
+        "dr": outputs["state_bucket"],
+    }
+    assert all(r["ok"] for r in replication.values()), replication
+
     # Published to the Pushgateway, scraped by Prometheus as production's job nexus-ops: BackupTooOld's input.
     publish = next(s for s in report["steps"] if s["name"] == "publish-status")["result"]
     assert publish["published"] is True
@@ -173,6 +193,8 @@ def test_the_aws_world_snapshots_the_emulated_rds(sandbox: dict[str, Any]) -> No
         cache = sandbox["plane"].client("elasticache", primary["region"])
         [made] = cache.describe_snapshots(SnapshotName=backup_id)["Snapshots"]
         assert made["ReplicationGroupId"] == primary["cache_replication_group_id"]
+        job = next(s for s in report["steps"] if s["name"] == "aws-backup-job")["result"]
+        assert (job["state"], job["resource"]) == ("COMPLETED", primary["db_instance_arn"])
     finally:
         for role in model.ROLES:
             rds = sandbox["plane"].client("rds", sandbox["outputs"]["regions"][role]["region"])

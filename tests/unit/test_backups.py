@@ -413,3 +413,106 @@ def test_aws_cache_snapshot_and_configuration_export(aws: None) -> None:
         .read()
     )
     assert json.loads(body)["deployed"] == {"primary": "x"}
+
+
+def _aws_store() -> tuple[Platform, AwsBackups]:
+    built = _build()
+    platform: Platform = dataclasses.replace(
+        platform_model.from_outputs("sandbox", built["outputs"]), endpoint_url=None
+    )
+    return platform, AwsBackups(platform, Clients(None, None), Waiting(delay=0.01, timeout=5))
+
+
+def test_aws_backup_job_of_the_writer_into_the_regions_vault(aws: None) -> None:
+    """StartBackupJob with the backup's id as idempotency token: the job completes with a recovery point in
+    the region's vault; a second call (a resumed run) gets the same job; a job that fails is an error."""
+    platform, store = _aws_store()
+    facts = platform.region("primary")
+    backup_client = boto3.client("backup", region_name=facts.region)
+    backup_client.create_backup_vault(BackupVaultName=facts.backup_vault_name)
+    job = store.backup_job("primary", "nexus-j-1")
+    assert (job.state, job.vault, job.resource) == (
+        "COMPLETED",
+        facts.backup_vault_name,
+        facts.db_instance_arn,
+    )
+    assert job.recovery_point and ":snapshot:awsbackup:job-" in job.recovery_point
+    assert store.backup_job("primary", "nexus-j-1") == job
+    gone = dataclasses.replace(facts, db_instance_arn=f"{facts.db_instance_arn}-gone")
+    broken = AwsBackups(
+        dataclasses.replace(platform, regions={**platform.regions, "primary": gone}),
+        Clients(None, None),
+        Waiting(delay=0.01, timeout=5),
+    )
+    with pytest.raises(NexusError, match=r"ended FAILED: Unable to find resource"):
+        broken.backup_job("primary", "nexus-j-2")
+
+
+def _replicated(platform: Platform, *, metrics: bool = True) -> tuple[str, str]:
+    """The primary's state bucket replicating into DR's (versioned both), as Terraform configures it."""
+    source, destination = platform.region("primary"), platform.region("dr")
+    for facts in (source, destination):
+        s3 = boto3.client("s3", region_name=facts.region)
+        configuration = (
+            {}
+            if facts.region == "us-east-1"
+            else {"CreateBucketConfiguration": {"LocationConstraint": facts.region}}
+        )
+        if facts.state_bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+            s3.create_bucket(Bucket=facts.state_bucket, **configuration)
+        s3.put_bucket_versioning(Bucket=facts.state_bucket, VersioningConfiguration={"Status": "Enabled"})
+    rule: dict[str, Any] = {
+        "ID": "to-dr",
+        "Status": "Enabled",
+        "Priority": 1,
+        "Filter": {},
+        "DeleteMarkerReplication": {"Status": "Enabled"},
+        "Destination": {"Bucket": f"arn:aws:s3:::{destination.state_bucket}"},
+    }
+    if metrics:
+        rule["Destination"]["Metrics"] = {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}
+    boto3.client("s3", region_name=source.region).put_bucket_replication(
+        Bucket=source.state_bucket,
+        ReplicationConfiguration={"Role": "arn:aws:iam::123456789012:role/replication", "Rules": [rule]},
+    )
+    return source.state_bucket, destination.state_bucket
+
+
+def test_s3_replication_is_judged_on_its_rule_and_its_failed_operations(aws: None) -> None:
+    platform, store = _aws_store()
+    facts = platform.region("primary")
+    boto3.client("s3", region_name=facts.region).create_bucket(Bucket=facts.state_bucket)
+    assert store.replication("primary").detail == "no replication configuration"
+    source, destination = _replicated(platform)
+    quiet = store.replication("primary")
+    assert quiet.ok and (quiet.destination, quiet.rule) == (destination, "to-dr")
+    assert quiet.detail.endswith("no datapoints in the last hour")
+    cloudwatch = boto3.client("cloudwatch", region_name=platform.region("primary").region)
+    dimensions = [
+        {"Name": "SourceBucket", "Value": source},
+        {"Name": "DestinationBucket", "Value": destination},
+        {"Name": "RuleId", "Value": "to-dr"},
+    ]
+    cloudwatch.put_metric_data(
+        Namespace="AWS/S3",
+        MetricData=[
+            {"MetricName": "OperationsPendingReplication", "Dimensions": dimensions, "Value": 7},
+            {"MetricName": "OperationsFailedReplication", "Dimensions": dimensions, "Value": 0},
+        ],
+    )
+    pending = store.replication("primary")
+    assert pending.ok and (pending.failed_operations, pending.pending_operations) == (0.0, 7.0)
+    cloudwatch.put_metric_data(
+        Namespace="AWS/S3",
+        MetricData=[{"MetricName": "OperationsFailedReplication", "Dimensions": dimensions, "Value": 2}],
+    )
+    failed = store.replication("primary")
+    assert not failed.ok and failed.failed_operations == 2.0
+    assert "2 failed operations in the last hour, 7 pending" in failed.detail
+
+
+def test_s3_replication_without_metrics_cannot_be_judged(aws: None) -> None:
+    platform, store = _aws_store()
+    _replicated(platform, metrics=False)
+    found = store.replication("primary")
+    assert not found.ok and "has no replication metrics" in found.detail

@@ -52,6 +52,7 @@ def production_outputs() -> dict[str, object]:
                 "origin_fqdn": f"{region}.origin.example.com",
                 "alb_dns_name": f"alb.{region}.example.com",
                 "backup_vault_name": f"{region}-vault",
+                "backup_role_arn": "arn:aws:iam::123456789012:role/nexus-backup",
                 "state_bucket": f"nexus-production-{region}-state",
             }
             for role, region in regions.items()

@@ -18,7 +18,7 @@ BUDGET = 300
 
 
 def _facts(role: str, region: str) -> RegionFacts:
-    return RegionFacts(role, region, *(f"{region}-{n}" for n in range(10)))
+    return RegionFacts(role, region, *(f"{region}-{n}" for n in range(11)))
 
 
 PLATFORM = Platform(

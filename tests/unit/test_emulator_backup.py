@@ -95,3 +95,54 @@ def test_list_tags_without_trailing_slash(backup: Any) -> None:
 
     backup.meta.events.register("before-sign.backup.ListTags", strip_trailing_slash)
     assert backup.list_tags(ResourceArn=arn)["Tags"] == {"team": "core"}
+
+
+def _db(region: str = "eu-west-1") -> str:
+    rds = boto3.client("rds", region_name=region)
+    made = rds.create_db_instance(
+        DBInstanceIdentifier="db1",
+        DBInstanceClass="db.t4g.micro",
+        Engine="postgres",
+        MasterUsername="nexus",
+        MasterUserPassword="secret-password",
+        AllocatedStorage=20,
+    )
+    arn: str = made["DBInstance"]["DBInstanceArn"]
+    return arn
+
+
+def test_an_on_demand_job_of_an_rds_instance_completes_with_a_recovery_point(backup: Any) -> None:
+    arn = _db()
+    started = backup.start_backup_job(
+        BackupVaultName="vault",
+        ResourceArn=arn,
+        IamRoleArn=ROLE,
+        IdempotencyToken="backup-1",
+        RecoveryPointTags={"nexus:backup-id": "backup-1"},
+    )
+    job = backup.describe_backup_job(BackupJobId=started["BackupJobId"])
+    assert job["State"] == "COMPLETED"
+    assert job["ResourceArn"] == arn and job["ResourceType"] == "RDS"
+    assert job["RecoveryPointArn"] == started["RecoveryPointArn"]
+    assert started["RecoveryPointArn"].startswith(
+        "arn:aws:rds:eu-west-1:123456789012:snapshot:awsbackup:job-"
+    )
+    assert job["BackupVaultArn"] == backup.describe_backup_vault(BackupVaultName="vault")["BackupVaultArn"]
+    # The same idempotency token: the same job, not a second one.
+    again = backup.start_backup_job(
+        BackupVaultName="vault", ResourceArn=arn, IamRoleArn=ROLE, IdempotencyToken="backup-1"
+    )
+    assert again["BackupJobId"] == started["BackupJobId"]
+
+
+def test_a_job_of_a_missing_instance_fails_and_a_missing_vault_is_refused(backup: Any) -> None:
+    missing = "arn:aws:rds:eu-west-1:123456789012:db:nowhere"
+    started = backup.start_backup_job(BackupVaultName="vault", ResourceArn=missing, IamRoleArn=ROLE)
+    job = backup.describe_backup_job(BackupJobId=started["BackupJobId"])
+    assert job["State"] == "FAILED" and missing in job["StatusMessage"]
+    with pytest.raises(ClientError) as refused:
+        backup.start_backup_job(BackupVaultName="no-such-vault", ResourceArn=_db(), IamRoleArn=ROLE)
+    assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as unknown:
+        backup.describe_backup_job(BackupJobId="00000000-0000-0000-0000-000000000000")
+    assert unknown.value.response["Error"]["Code"] == "ResourceNotFoundException"

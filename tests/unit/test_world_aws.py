@@ -420,6 +420,7 @@ def _build() -> dict[str, Any]:
                 "origin_fqdn": facts["origin"],
                 "alb_dns_name": facts["alb"],
                 "backup_vault_name": f"{facts['region']}-vault",
+                "backup_role_arn": "arn:aws:iam::123456789012:role/nexus-backup",
                 "state_bucket": f"nexus-sandbox-{facts['region']}-state",
             }
             for role, facts in made.items()

@@ -122,6 +122,24 @@ def run() -> Runbook:
         )
         return {"location": where, "regions": sorted(document["deployed"])}
 
+    def backup_job(ctx: Context) -> Mapping[str, Any]:
+        job = backups_of(_target(ctx)).backup_job(ctx.params["source"], ctx.params["backup_id"])
+        return dict(job.__dict__)
+
+    def check_replication(ctx: Context) -> Mapping[str, Any]:
+        """Each region's state bucket toward the other (the app state replicates both ways): a failed
+        replication operation, a rule without metrics or no rule at all fails the run, after the rest."""
+        store, found = backups_of(_target(ctx)), {}
+        for role in _target(ctx).platform.regions:
+            found[role] = store.replication(role)
+        broken = [f"{role}: {r.detail}" for role, r in found.items() if not r.ok]
+        if broken:
+            raise NexusError(
+                "S3 replication of the application state is not healthy: " + "; ".join(broken),
+                hint="see the bucket's replication rule and AWS/S3 OperationsFailedReplication in CloudWatch",
+            )
+        return {role: dict(r.__dict__) for role, r in found.items()}
+
     def found(reader: str) -> Callable[[Context], bool]:
         """Done when `reader` (a Backups method) finds something under the id in the writer's region."""
         return lambda ctx: (
@@ -187,6 +205,13 @@ def run() -> Runbook:
                 calls=call("export_config"),
             ),
             Step(
+                "aws-backup-job",
+                "run an on-demand AWS Backup job of the writer's database into the region's vault",
+                reversible=True,
+                apply=backup_job,
+                calls=call("backup_job"),
+            ),
+            Step(
                 "publish-status",
                 "publish the backups' times to the Pushgateway (BackupTooOld, BackupStatusMissing)",
                 reversible=True,
@@ -195,6 +220,15 @@ def run() -> Runbook:
                     Call(
                         "telemetry", "push", {"url": ctx.params.get("pushgateway"), "job": telemetry.PUSH_JOB}
                     )
+                ],
+            ),
+            Step(
+                "check-s3-replication",
+                "check the application state's S3 replication (rule, failed and pending operations)",
+                reversible=True,
+                apply=check_replication,
+                calls=lambda ctx: [
+                    Call("backups", "replication", {"region": role}) for role in _target(ctx).platform.regions
                 ],
             ),
         ),

@@ -167,6 +167,31 @@ class CacheSnapshot:
 
 
 @dataclass(frozen=True)
+class BackupJob:
+    """An on-demand AWS Backup job of a region's database and the recovery point it made."""
+
+    id: str
+    vault: str
+    resource: str
+    recovery_point: str | None
+    state: str
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Replication:
+    """The state bucket's replication toward the other region: a verdict and what it rests on."""
+
+    bucket: str
+    destination: str | None
+    rule: str | None
+    ok: bool
+    failed_operations: float | None  # in the last hour; None: no datapoints
+    pending_operations: float | None  # the latest value; None: no datapoints
+    detail: str
+
+
+@dataclass(frozen=True)
 class Restored:
     """A database restored into a new instance: from a backup, or to a point in time."""
 
@@ -215,6 +240,13 @@ class Backups(Protocol):
 
     def config_export(self, role: str, backup_id: str) -> str | None:
         """Where the backup's configuration export is, if it was made."""
+
+    def backup_job(self, role: str, backup_id: str) -> BackupJob:
+        """An on-demand AWS Backup job of `role`'s database into the region's vault (idempotent by the
+        backup's id); waits until it ends, and a job that does not complete is an error."""
+
+    def replication(self, role: str) -> Replication:
+        """How the region's state bucket replicates into the other region's (configuration and metrics)."""
 
 
 @dataclass(frozen=True)

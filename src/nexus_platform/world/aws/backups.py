@@ -23,10 +23,11 @@ from typing import Any
 
 from nexus_platform.errors import InputError, NexusError
 from nexus_platform.platform import Platform
+from nexus_platform.world.aws.backup_jobs import BackupJobs
 from nexus_platform.world.aws.clients import Clients, Waiting, poll, translated
 from nexus_platform.world.aws.rds import actions as rds_actions
 from nexus_platform.world.aws.rds import probes as rds_probes
-from nexus_platform.world.base import Backup, CacheSnapshot, Restored, Verification
+from nexus_platform.world.base import Backup, BackupJob, CacheSnapshot, Replication, Restored, Verification
 
 MADE_BY = ("nexus:made-by", "nexus-backup")
 KIND = ("nexus:kind", "database")
@@ -54,6 +55,7 @@ class AwsBackups:
     def __init__(self, platform: Platform, clients: Clients, waiting: Waiting | None = None) -> None:
         self.platform, self.clients = platform, clients
         self.waiting = waiting or Waiting(delay=15.0, timeout=3600.0)
+        self.jobs = BackupJobs(platform, clients, waiting)
 
     def _rds(self, role: str) -> Any:
         return self.clients("rds", self.platform.region(role).region)
@@ -314,6 +316,12 @@ class AwsBackups:
                 return None
             raise
         return f"s3://{facts.state_bucket}/{key}"
+
+    def backup_job(self, role: str, backup_id: str) -> BackupJob:
+        return self.jobs.start(role, backup_id)
+
+    def replication(self, role: str) -> Replication:
+        return self.jobs.replication(role)
 
     def delete(self, backup_id: str, role: str) -> None:
         if self.get(backup_id, role) is None:

@@ -35,7 +35,16 @@ from psycopg import sql
 from redis.exceptions import RedisError
 
 from nexus_platform.errors import NexusError
-from nexus_platform.world.base import Backup, CacheSnapshot, Restored, TableCheck, Verification
+from nexus_platform.world.aws.backup_jobs import BackupJobs
+from nexus_platform.world.base import (
+    Backup,
+    BackupJob,
+    CacheSnapshot,
+    Replication,
+    Restored,
+    TableCheck,
+    Verification,
+)
 from nexus_platform.world.local.postgres import LocalPostgres, TlsFiles
 from nexus_platform.world.local.processes import ProcessManager, free_port
 from nexus_platform.world.local.redis import LocalRedis
@@ -127,11 +136,14 @@ class LocalBackups:
         database: str,
         restores: RestoreSite | None = None,
         caches: Callable[[str], tuple[LocalRedis, str]] | None = None,
+        jobs: BackupJobs | None = None,
     ) -> None:
         self.servers, self.s3 = servers, s3
         self.regions, self.buckets, self.sources, self.database = regions, buckets, sources, database
         self.restores = restores
         self.caches = caches  # role -> the region's Redis and its AUTH token
+        # AWS Backup and S3 replication are the emulated control plane's (world/aws/backup_jobs.py).
+        self.jobs = jobs
 
     # --- naming -------------------------------------------------------------------------------------------
     def _key(self, backup_id: str, suffix: str = ".dump") -> str:
@@ -428,6 +440,18 @@ class LocalBackups:
         key = f"{CONFIG_PREFIX}{backup_id}.json"
         self._put(role, key, json.dumps(document, indent=2).encode(), {MADE_BY[0]: MADE_BY[1]})
         return f"s3://{self.buckets[role]}/{key}"
+
+    def _jobs(self) -> BackupJobs:
+        if self.jobs is None:
+            raise NexusError("this sandbox world has no emulated AWS Backup")
+        return self.jobs
+
+    def backup_job(self, role: str, backup_id: str) -> BackupJob:
+        """The emulated vault's job of the emulated RDS instance (the data itself is the dump above)."""
+        return self._jobs().start(role, backup_id)
+
+    def replication(self, role: str) -> Replication:
+        return self._jobs().replication(role)
 
     def config_export(self, role: str, backup_id: str) -> str | None:
         key = f"{CONFIG_PREFIX}{backup_id}.json"

@@ -72,6 +72,37 @@ class Topology:
             files,
         )
 
+    def read_replicas(self, role: str) -> list[LocalPostgres]:
+        """The in-region read replicas the region has room for (sandbox.toml read_replica_ports)."""
+        region = self.region(role)
+        return [
+            LocalPostgres(
+                f"{region}.postgres-read-{n}", self.root / region / f"postgres-read-{n}", port, self.processes
+            )
+            for n, port in enumerate(self.config.regions[role].read_replicas, start=1)
+        ]
+
+    def cache_replicas(self, role: str) -> list[LocalRedis]:
+        """The in-region replicas of the region's Redis it has room for (sandbox.toml cache_replica_ports)."""
+        region = self.region(role)
+        files = RedisTls(self.tls_files.certificate, self.tls_files.key, self.tls_files.ca)
+        return [
+            LocalRedis(
+                f"{region}.redis-replica-{n}",
+                self.root / region / f"redis-replica-{n}",
+                port,
+                self.processes,
+                files,
+            )
+            for n, port in enumerate(self.config.regions[role].cache_replicas, start=1)
+        ]
+
+    def replicas_started(self, role: str) -> list[str]:
+        """The names of the in-region read and cache replicas started and not stopped since."""
+        names = [server.name for server in self.read_replicas(role)]
+        names += [server.name for server in self.cache_replicas(role)]
+        return [name for name in names if self.processes.record(name) is not None]
+
     def instances(self, role: str) -> list[api.Instance]:
         """The nexus-api instances `nexus up` starts in the region (sandbox.toml api_ports)."""
         return self.slots(role)[: len(self.config.regions[role].apis)]
@@ -116,6 +147,8 @@ class Topology:
         for role in model.ROLES:
             names += [self.postgres(role).name, self.redis(role).name]
         for role in model.ROLES:
+            names += self.replicas_started(role)
+        for role in model.ROLES:
             names += [instance.name for instance in self.instances(role) + self.spares_started(role)]
         names += [
             EDGE,
@@ -151,4 +184,8 @@ class Topology:
             for instance in self.slots(role):
                 if name == instance.name:
                     return [instance.port]
+            servers = {p.name: p.port for p in self.read_replicas(role)}
+            servers.update({r.name: r.port for r in self.cache_replicas(role)})
+            if name in servers:
+                return [servers[name]]
         raise KeyError(name)
