@@ -10,6 +10,7 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -206,8 +207,9 @@ def test_the_aws_world_snapshots_the_emulated_rds(sandbox: dict[str, Any]) -> No
 
 def test_restore_a_backup_into_a_new_server(sandbox: dict[str, Any]) -> None:
     """`nexus backup restore`: a dry run changes nothing; --execute makes a new PostgreSQL (TLS, run by the
-    sandbox) with the backup's tables, checked against its manifest; again: skipped; --to-time is refused in
-    one line (no archived WAL in the sandbox)."""
+    sandbox) with the backup's tables, checked against its manifest; again: skipped. --to-time: the base
+    backup `run` took plus the archived WAL recover a new server to exactly that time (a row committed before
+    it is there, one committed after it is not); a time before any base backup is refused in one line."""
     code, report, stderr = backup(sandbox, "run", "--execute")
     assert code == 0, stderr
     backup_id = next(s for s in report["steps"] if s["name"] == "snapshot-database")["result"]["id"]
@@ -237,7 +239,34 @@ def test_restore_a_backup_into_a_new_server(sandbox: dict[str, Any]) -> None:
     assert code == 0, stderr
     assert [s["status"] for s in again["steps"]] == ["skipped"]
 
+    server.stop()
+
     refused = nexus("backup", "restore", "--to-time", "2026-12-05T10:00:00Z", "--name", "x", "--execute",
                     env=sandbox["env"])  # fmt: skip
-    assert refused.returncode == 1 and "archived WAL" in refused.stderr and "Traceback" not in refused.stderr
-    server.stop()
+    assert refused.returncode == 1 and "no base backup" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    writer = plane.postgres(plane.writer())
+    table = f"pitr_{int(time.time())}"
+    writer.admin(f"CREATE TABLE {table} (step text)", dbname=database)
+    writer.admin(f"INSERT INTO {table} VALUES ('before')", dbname=database)
+    time.sleep(1.0)
+    at = time.time()
+    time.sleep(1.0)
+    writer.admin(f"INSERT INTO {table} VALUES ('after')", dbname=database)
+    when = datetime.fromtimestamp(at, UTC).isoformat()
+    pitr = f"it-pitr-{int(time.time())}"
+    began = time.monotonic()
+    code, done, stderr = backup(sandbox, "restore", "--to-time", when, "--name", pitr, "--execute")
+    assert code == 0, stderr
+    print(f"\npoint-in-time restore: {time.monotonic() - began:.1f} s")
+    result = done["steps"][0]["result"]
+    assert result["status"] == "available" and "base backup" in result["source"], result
+    recovered = site.server(plane.region(plane.writer()), pitr)
+    assert recovered is not None
+    try:
+        assert recovered.admin("SELECT pg_is_in_recovery()")[0][0] is False  # promoted at the target
+        assert recovered.admin(f"SELECT step FROM {table}", dbname=database) == [("before",)]
+    finally:
+        recovered.stop()
+        writer.admin(f"DROP TABLE {table}", dbname=database)

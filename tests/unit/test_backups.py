@@ -32,7 +32,7 @@ from nexus_platform.world.aws.backups import AwsBackups
 from nexus_platform.world.aws.clients import Clients, Waiting
 from nexus_platform.world.base import Backup
 from nexus_platform.world.local.backups import LocalBackups, RestoreSite
-from nexus_platform.world.local.postgres import LocalPostgres, TlsFiles
+from nexus_platform.world.local.postgres import LocalPostgres, TlsFiles, archive_settings
 from nexus_platform.world.local.processes import ProcessManager
 
 DAY = 86400.0
@@ -106,7 +106,8 @@ def server() -> Iterator[LocalPostgres]:
         "backup.postgres", root / "pg", free_port(), ProcessManager(root / "run", root / "logs")
     )
     try:
-        pg.initdb(TlsFiles(certs.certificate, certs.key, certs.ca), {})
+        # Archiving as the sandbox's servers do: point-in-time restore replays the spooled WAL.
+        pg.initdb(TlsFiles(certs.certificate, certs.key, certs.ca), archive_settings())
         pg.start()
         pg.admin("CREATE DATABASE nexus")
         pg.admin(
@@ -332,11 +333,28 @@ def test_a_sandbox_restore_is_a_new_server_checked_against_the_manifest(
     )
     store = _store(server, site)
     try:
+        with pytest.raises(NexusError, match="no base backup of nexus-sandbox-us-east-1-postgres finished"):
+            store.restore("primary", "r0", None, time.time() - 60)
         store.create("primary", "nexus-r-1")
+        server.admin("INSERT INTO audit (what) VALUES ('before')", dbname="nexus")
+        time.sleep(1.0)
+        at = time.time()
+        time.sleep(1.0)
         server.admin("DELETE FROM records WHERE n <= 1000", dbname="nexus")  # the source moves on
-        with pytest.raises(NexusError, match="archived WAL"):
-            store.restore("primary", "r1", None, time.time() - 60)
         assert store.restored("primary", "r1") is None
+
+        # To a point in time: the base backup `create` took, then the archived WAL up to `at`.
+        with pytest.raises(NexusError, match="is in the future"):
+            store.restore("primary", "p1", None, time.time() + 3600)
+        began = time.monotonic()
+        recovered = store.restore("primary", "p1", None, at)
+        print(f"\npoint-in-time restore: {time.monotonic() - began:.1f} s")
+        assert recovered.status == "available" and "(base backup nexus-r-1.tar.gz" in recovered.source
+        pitr = site.server("us-east-1", "p1")
+        assert pitr is not None and pitr.admin("SELECT pg_is_in_recovery()") == [(False,)]
+        assert pitr.admin("SELECT what FROM audit", dbname="nexus") == [("before",)]
+        assert pitr.admin("SELECT count(*) FROM records", dbname="nexus") == [(2000,)]  # before the delete
+        assert store.restore("primary", "p1", None, at).endpoint == recovered.endpoint  # idempotent
         made = store.restore("primary", "r1", "nexus-r-1", None)
         assert (made.status, made.source) == ("available", "backup nexus-r-1")
         assert made.detail == "2 tables match the backup's manifest"

@@ -36,7 +36,13 @@ from nexus_platform.sandbox import observability, tls
 from nexus_platform.secrets import RegionSecrets, read_master, read_secrets
 from nexus_platform.world.local import api, haproxy, link
 from nexus_platform.world.local.plane_state import PlaneState
-from nexus_platform.world.local.postgres import REPLICATION_USER, LocalPostgres, Replication, TlsFiles
+from nexus_platform.world.local.postgres import (
+    REPLICATION_USER,
+    LocalPostgres,
+    Replication,
+    TlsFiles,
+    archive_settings,
+)
 from nexus_platform.world.local.processes import ProcessManager, port_accepts, require_free
 from nexus_platform.world.local.topology import (
     ALERTMANAGER,
@@ -213,6 +219,8 @@ class DataPlane(Topology, PlaneState):
             # A promoted replica must not wait seconds before it looks for WAL again.
             "wal_retrieve_retry_interval": "'100ms'",
             "wal_receiver_timeout": "'10s'",
+            # What point-in-time restore replays: `nexus backup` ships the spool to the region's bucket.
+            **archive_settings(),
             "wal_sender_timeout": "'10s'",
         }
 

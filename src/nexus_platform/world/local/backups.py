@@ -25,6 +25,7 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,10 @@ from nexus_platform.world.local.redis import LocalRedis
 PREFIX = "nexus-backups/database/"
 CACHE_PREFIX = "nexus-backups/cache/"
 CONFIG_PREFIX = "nexus-backups/config/"
+# Point-in-time restore's inputs: a physical base backup per `backup run`, and the archived WAL of each
+# source database (shipped from its server's spool).
+BASE_PREFIX = "nexus-backups/base/"
+WAL_PREFIX = "nexus-backups/wal/"
 MADE_BY = ("nexus:made-by", "nexus-backup")
 KIND = ("nexus:kind", "database")
 SOURCE_TAG = "nexus:source"
@@ -92,6 +97,10 @@ def compare(expected: Manifest, found: Manifest) -> tuple[TableCheck, ...]:
         )
         for table in sorted(set(expected) | set(found))
     )
+
+
+def _iso(when: float) -> str:
+    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class RestoreSite:
@@ -190,6 +199,16 @@ class LocalBackups:
                 server.dump(self.database, target, snapshot=snapshot)
                 conn.rollback()
             body = target.read_bytes()
+            # The physical copy point-in-time restore starts from (the dump above cannot replay WAL).
+            base = server.physical_backup(folder / "base")
+            base_done = time.time()
+            self._put(
+                role,
+                f"{BASE_PREFIX}{backup_id}.tar.gz",
+                base.read_bytes(),
+                {MADE_BY[0]: MADE_BY[1], SOURCE_TAG: self.sources[role], CREATED_TAG: f"{base_done:.3f}"},
+            )
+            self.ship_wal(role)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         created = time.time()
@@ -321,18 +340,15 @@ class LocalBackups:
         return body, record["tables"]
 
     def restore(self, role: str, name: str, backup_id: str | None, to_time: float | None) -> Restored:
+        found = self.restored(role, name)
+        if found is not None and found.status == "available":
+            return found
         if to_time is not None:
-            raise NexusError(
-                "point-in-time restore needs archived WAL, which the sandbox does not keep",
-                hint="restore a backup by id (`nexus backup list`), or rehearse --to-time with --world aws",
-            )
+            return self._restore_to_time(role, name, to_time)
         if backup_id is None:
             raise NexusError("name the backup to restore", hint="`nexus backup list` lists them")
         if self.restores is None:
             raise NexusError("this sandbox world has no place for restores")
-        found = self.restored(role, name)
-        if found is not None and found.status == "available":
-            return found
         try:
             body, manifest = self._read(role, backup_id)
         except (ClientError, ValueError, KeyError, TypeError) as exc:
@@ -474,3 +490,105 @@ class LocalBackups:
     def delete(self, backup_id: str, role: str) -> None:
         for suffix in (".dump", ".manifest.json"):
             self.s3(role).delete_object(Bucket=self.buckets[role], Key=self._key(backup_id, suffix))
+        self.s3(role).delete_object(Bucket=self.buckets[role], Key=f"{BASE_PREFIX}{backup_id}.tar.gz")
+
+    # --- point in time ------------------------------------------------------------------------------------
+    def ship_wal(self, role: str) -> int:
+        """Move the segments archive_command spooled beside `role`'s server into its bucket (SSE-KMS, the
+        bucket's key), oldest first; returns how many. A segment leaves the spool once it is in the bucket."""
+        spool = self.servers(role).wal_spool
+        shipped = 0
+        for segment in sorted(spool.glob("*")) if spool.is_dir() else []:
+            if segment.suffix == ".part" or not segment.is_file():
+                continue  # still being written by archive_command
+            self._put(role, f"{WAL_PREFIX}{self.sources[role]}/{segment.name}", segment.read_bytes())
+            segment.unlink()
+            shipped += 1
+        return shipped
+
+    def _objects(self, role: str, prefix: str) -> tuple[str, ...]:
+        paginator = self.s3(role).get_paginator("list_objects_v2")
+        return tuple(
+            str(entry["Key"])
+            for page in paginator.paginate(Bucket=self.buckets[role], Prefix=prefix)
+            for entry in page.get("Contents", [])
+        )
+
+    def _base_before(self, role: str, to_time: float) -> tuple[str, float]:
+        """The newest base backup of `role`'s database finished at or before `to_time`."""
+        s3, bucket = self.s3(role), self.buckets[role]
+        bases = []
+        for key in self._objects(role, BASE_PREFIX):
+            tags = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]}
+            if tags.get(SOURCE_TAG) == self.sources[role] and CREATED_TAG in tags:
+                bases.append((float(tags[CREATED_TAG]), key))
+        usable = [b for b in bases if b[0] <= to_time]
+        if not usable:
+            start = f"; the window starts at {_iso(min(bases)[0])}" if bases else ""
+            raise NexusError(
+                f"no base backup of {self.sources[role]} finished before {_iso(to_time)}{start}",
+                hint="a point in time after a `nexus backup run --execute` can be restored",
+            )
+        created, key = max(usable)
+        return key, created
+
+    def _restore_to_time(self, role: str, name: str, to_time: float) -> Restored:
+        if to_time > time.time():
+            raise NexusError(f"--to-time {_iso(to_time)} is in the future", hint="give a time in the past")
+        if self.restores is None:
+            raise NexusError("this sandbox world has no place for restores")
+        source = self.servers(role)
+        if source.running() and not source.in_recovery():
+            source.archive_now()  # the WAL up to now, with a commit after --to-time to stop at
+        self.ship_wal(role)
+        base_key, base_time = self._base_before(role, to_time)
+        region = self.regions[role]
+        server = self.restores.server(region, name)
+        if server is not None:
+            server.destroy()  # a restore that did not finish: start again from the base backup
+        server = self.restores.new(region, name)
+        s3, bucket = self.s3(role), self.buckets[role]
+        fetched = server.root / "wal-fetch"
+        fetched.mkdir(parents=True, exist_ok=True)
+        for key in self._objects(role, f"{WAL_PREFIX}{self.sources[role]}/"):
+            path = fetched / key.rsplit("/", 1)[1]
+            path.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            server.run_as.own(path)
+        server.run_as.own(fetched)
+        tar = server.root / "base.tar.gz"
+        tar.write_bytes(s3.get_object(Bucket=bucket, Key=base_key)["Body"].read())
+        server.run_as.own(tar)
+        target = datetime.fromtimestamp(to_time, UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+        try:
+            server.recover_from(
+                tar,
+                tls=self.restores.tls,
+                settings=self.restores.settings,
+                recovery={
+                    "restore_command": f"'cp {fetched}/%f %p'",
+                    "recovery_target_time": f"'{target}'",
+                    "recovery_target_action": "'promote'",
+                },
+            )
+        finally:
+            tar.unlink(missing_ok=True)
+        try:
+            server.start()
+            deadline = time.monotonic() + 120
+            while server.in_recovery():
+                if time.monotonic() > deadline:
+                    raise NexusError(f"{server.name} did not finish recovering to {target} within 120 s")
+                time.sleep(0.2)
+        except NexusError as exc:
+            raise NexusError(
+                f"recovery to {target} failed: {exc}",
+                hint=f"the archived WAL may not reach that time; see {server.root}",
+            ) from None
+        shutil.rmtree(fetched, ignore_errors=True)
+        base_name = base_key.rsplit("/", 1)[1]
+        (server.root / "source").write_text(
+            f"{self.sources[role]} at {target} (base backup {base_name} of {_iso(base_time)})"
+        )
+        restored = self.restored(role, name)
+        assert restored is not None
+        return Restored(**{**restored.__dict__, "detail": f"recovered to {target} and promoted"})

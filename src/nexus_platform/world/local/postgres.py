@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ from nexus_platform.world.local.processes import ProcessManager, ProcessRecord
 SERVER_USER = localservers.PG_USER
 REPLICATION_USER = "replicator"
 _REPLICATION_CONF = "nexus-replication.conf"
+# Beside the data directory: archive_command's relative path (its working directory is the data directory).
+WAL_SPOOL = "wal-spool"
 # The fence lives in a file of its own, not in postgresql.auto.conf: pg_basebackup copies the latter, and a
 # replica rebuilt from a once-fenced server must not start fenced.
 _FENCE_CONF = "nexus-fence.conf"
@@ -52,6 +55,17 @@ def bin_dir() -> Path:
         raise NexusError(
             "PostgreSQL server binaries not found", hint="install the Debian package postgresql"
         ) from None
+
+
+def archive_settings() -> dict[str, str]:
+    """Every completed WAL segment into the spool beside the data directory (`LocalPostgres.wal_spool`;
+    archive_command runs in the data directory), copied then renamed so a reader never sees half a segment.
+    A standby archives nothing (archive_mode on, not always)."""
+    spool = f"../{WAL_SPOOL}"
+    return {
+        "archive_mode": "on",
+        "archive_command": f"'cp %p {spool}/%f.part && mv {spool}/%f.part {spool}/%f'",
+    }
 
 
 def run_as() -> RunAs:
@@ -114,6 +128,12 @@ class LocalPostgres:
     def socket_dir(self) -> Path:
         return self.root / "s"  # short: a UNIX socket path is limited to 107 bytes
 
+    @property
+    def wal_spool(self) -> Path:
+        """Where archive_command puts each completed WAL segment (settings' `archive_command`): the staging
+        area `nexus backup` ships into the region's bucket (the server's user cannot run the toolkit)."""
+        return self.root / WAL_SPOOL
+
     def exists(self) -> bool:
         return (self.data_dir / "PG_VERSION").exists()
 
@@ -148,9 +168,10 @@ class LocalPostgres:
     def _prepare_root(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.socket_dir.mkdir(exist_ok=True)
+        self.wal_spool.mkdir(exist_ok=True)
         self.root.chmod(0o700)
         self.socket_dir.chmod(0o700)
-        self.run_as.own(self.root, self.socket_dir)
+        self.run_as.own(self.root, self.socket_dir, self.wal_spool)
 
     # --- creation -----------------------------------------------------------------------------------------
     def initdb(self, tls: TlsFiles, settings: dict[str, str]) -> None:
@@ -175,6 +196,7 @@ class LocalPostgres:
         (self.data_dir / "pg_hba.conf").write_text(
             "# nexus sandbox: the superuser only over the socket; every TCP login with TLS and SCRAM.\n"
             "local all all trust\n"
+            f"local replication {SERVER_USER} trust\n"
             "hostssl all all 127.0.0.1/32 scram-sha-256\n"
             f"hostssl replication {REPLICATION_USER} 127.0.0.1/32 scram-sha-256\n"
         )
@@ -225,6 +247,76 @@ class LocalPostgres:
         finally:
             self._building = None
         self.partial_dir.rename(final)
+
+    def physical_backup(self, target: Path, *, timeout: float = 600) -> Path:
+        """pg_basebackup of this server over its socket into `target` (a folder the server's user may write):
+        one compressed tar with the WAL it needs to be consistent; returns the tar's path."""
+        self._tool(
+            [
+                "pg_basebackup",
+                f"--host={self.socket_dir}",
+                f"--port={self.port}",
+                f"--username={SERVER_USER}",
+                f"--pgdata={target}",
+                "--format=tar",
+                "--gzip",
+                "--wal-method=fetch",
+                "--checkpoint=fast",
+                "--no-sync",
+            ],
+            timeout=timeout,
+        )
+        return target / "base.tar.gz"
+
+    def archive_now(self, timeout: float = 30.0) -> None:
+        """Close the current WAL segment with a commit in it (so a recovery to any time before now finds a
+        commit after it, where it stops) and wait until archive_command has taken it."""
+        self.admin("SELECT txid_current()")
+        segment = str(self.admin("SELECT pg_walfile_name(pg_switch_wal())")[0][0])
+        deadline = time.monotonic() + timeout
+        while not (self.wal_spool / segment).exists():
+            if time.monotonic() > deadline:
+                raise NexusError(
+                    f"{self.name}: WAL segment {segment} was not archived within {timeout:.0f}s",
+                    hint=f"see pg_stat_archiver on {self.name} and {self.wal_spool}",
+                )
+            time.sleep(0.1)
+
+    def recover_from(
+        self, tar: Path, *, tls: TlsFiles, settings: dict[str, str], recovery: dict[str, str]
+    ) -> None:
+        """A new server from a physical backup's tar that recovers with `recovery` (restore_command,
+        recovery_target_*) when it starts; built aside and moved into place when complete, like a replica."""
+        self._prepare_root()
+        shutil.rmtree(self.partial_dir, ignore_errors=True)
+        self.partial_dir.mkdir(mode=0o700)
+        self.run_as.own(self.partial_dir)
+        proc = subprocess.run(
+            ["tar", "-xzf", str(tar), "-C", str(self.partial_dir)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            user=self.run_as.uid,
+            group=self.run_as.gid,
+            extra_groups=[] if self.run_as.uid is not None else None,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise NexusError(f"{self.name}: unpacking {tar.name} failed: {proc.stderr.strip()[-300:]}")
+        self._building = self.partial_dir
+        try:
+            self.unfence()
+            (self.data_dir / "standby.signal").unlink(missing_ok=True)
+            self._install_tls(tls)
+            self._write_conf({**settings, **recovery})
+            # Promoted at the target, it is a primary without a standby: it must not wait for one.
+            self.set_replication(Replication("async", "none"), reload=False)
+            signal_file = self.data_dir / "recovery.signal"
+            signal_file.touch()
+            self.run_as.own(signal_file)
+        finally:
+            self._building = None
+        self.partial_dir.rename(self.root / "data")
 
     def _install_tls(self, tls: TlsFiles) -> None:
         # The server reads its key only if the server user owns it and nobody else can read it.
