@@ -10,12 +10,36 @@ locals {
   health_check_regions = ["us-east-1", "us-west-2", "eu-west-1"]
 }
 
+# The zone for domain_name: one that already exists and is delegated (dns_zone = "existing", production's: ACM
+# validates the certificates as soon as their records exist), or a new one (dns_zone = "create": its name servers
+# must be delegated from the parent domain before the certificates can validate; README "Terraform against real
+# AWS", two-step first apply).
+data "aws_route53_zone" "existing" {
+  provider = aws.global
+  count    = var.dns_zone == "existing" ? 1 : 0
+
+  name         = var.domain_name
+  private_zone = false
+}
+
 resource "aws_route53_zone" "this" {
   provider = aws.global
+  count    = var.dns_zone == "create" ? 1 : 0
 
+  #checkov:skip=CKV2_AWS_39:Query logging is on: aws_route53_query_log.this logs local.zone_id, this zone when dns_zone = create (checkov does not follow the reference through the local).
   #checkov:skip=CKV2_AWS_38:DNSSEC signing only protects once the DS record is published in the parent zone at the registrar, which is outside this configuration; enabling it is a separate, staged change (KSK in us-east-1, then DS at the registrar).
   name    = var.domain_name
   comment = "${local.name_prefix} public zone (managed by Terraform)"
+}
+
+moved {
+  from = aws_route53_zone.this
+  to   = aws_route53_zone.this[0]
+}
+
+locals {
+  zone_id           = var.dns_zone == "create" ? aws_route53_zone.this[0].zone_id : data.aws_route53_zone.existing[0].zone_id
+  zone_name_servers = var.dns_zone == "create" ? aws_route53_zone.this[0].name_servers : data.aws_route53_zone.existing[0].name_servers
 }
 
 # --- DNS query logging --------------------------------------------------------------------------------------------
@@ -57,7 +81,7 @@ resource "aws_cloudwatch_log_resource_policy" "dns_query_logging" {
 resource "aws_route53_query_log" "this" {
   provider = aws.global
 
-  zone_id                  = aws_route53_zone.this.zone_id
+  zone_id                  = local.zone_id
   cloudwatch_log_group_arn = aws_cloudwatch_log_group.dns_queries.arn
 
   depends_on = [aws_cloudwatch_log_resource_policy.dns_query_logging]
@@ -68,7 +92,7 @@ resource "aws_route53_query_log" "this" {
 resource "aws_route53_record" "origin_primary" {
   provider = aws.global
 
-  zone_id = aws_route53_zone.this.zone_id
+  zone_id = local.zone_id
   name    = local.origin_fqdn.primary
   type    = "A"
 
@@ -82,7 +106,7 @@ resource "aws_route53_record" "origin_primary" {
 resource "aws_route53_record" "origin_dr" {
   provider = aws.global
 
-  zone_id = aws_route53_zone.this.zone_id
+  zone_id = local.zone_id
   name    = local.origin_fqdn.dr
   type    = "A"
 
@@ -138,7 +162,7 @@ resource "aws_route53_health_check" "dr" {
 resource "aws_route53_record" "api_primary" {
   provider = aws.global
 
-  zone_id         = aws_route53_zone.this.zone_id
+  zone_id         = local.zone_id
   name            = local.api_fqdn
   type            = "A"
   set_identifier  = "primary-${var.primary_region}"
@@ -158,7 +182,7 @@ resource "aws_route53_record" "api_primary" {
 resource "aws_route53_record" "api_dr" {
   provider = aws.global
 
-  zone_id         = aws_route53_zone.this.zone_id
+  zone_id         = local.zone_id
   name            = local.api_fqdn
   type            = "A"
   set_identifier  = "secondary-${var.dr_region}"
@@ -181,7 +205,7 @@ resource "aws_route53_record" "app" {
   provider = aws.global
   for_each = toset(["A", "AAAA"])
 
-  zone_id = aws_route53_zone.this.zone_id
+  zone_id = local.zone_id
   name    = local.app_fqdn
   type    = each.key
 

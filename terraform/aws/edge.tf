@@ -87,7 +87,7 @@ resource "aws_route53_record" "certificate_validation" {
   provider = aws.global
   for_each = local.validation_record_source
 
-  zone_id         = aws_route53_zone.this.zone_id
+  zone_id         = local.zone_id
   name            = one([for o in local.certificate_validation_options[each.value] : o.resource_record_name if o.domain_name == each.key])
   type            = one([for o in local.certificate_validation_options[each.value] : o.resource_record_type if o.domain_name == each.key])
   records         = [one([for o in local.certificate_validation_options[each.value] : o.resource_record_value if o.domain_name == each.key])]

@@ -69,17 +69,17 @@ output "database" {
 
 output "zone_id" {
   description = "Route 53 hosted zone id of var.domain_name."
-  value       = aws_route53_zone.this.zone_id
+  value       = local.zone_id
 }
 
 output "zone_name" {
   description = "Name of the Route 53 hosted zone."
-  value       = aws_route53_zone.this.name
+  value       = var.domain_name
 }
 
 output "zone_name_servers" {
   description = "Name servers of the zone, to delegate var.domain_name to from its parent zone or registrar."
-  value       = aws_route53_zone.this.name_servers
+  value       = local.zone_name_servers
 }
 
 output "api_fqdn" {

@@ -53,6 +53,8 @@ backup_vault_lock     = true
 deletion_protection   = true
 
 domain_name = "nexus-platform.example.com"
+# A zone already delegated from the parent domain: the certificates validate in the first apply.
+dns_zone    = "existing"
 alert_email = "platform-oncall@nexus-platform.example.com"
 
 waf_rate_limit         = 2000

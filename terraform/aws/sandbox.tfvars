@@ -55,6 +55,8 @@ backup_vault_lock     = true
 deletion_protection   = false
 
 domain_name = "sandbox.nexus-platform.example.com"
+# The emulator needs no delegation: the sandbox makes its zone.
+dns_zone    = "create"
 alert_email = "platform-oncall@nexus-platform.example.com"
 
 waf_rate_limit         = 2000

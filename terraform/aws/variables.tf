@@ -312,12 +312,23 @@ variable "deletion_protection" {
 # --- edge, DNS, operations ----------------------------------------------------------------------------------------
 
 variable "domain_name" {
-  description = "DNS zone created for the platform. The app is served at app.<domain> (CloudFront), the API at api.<domain> (Route 53 failover), each region's origin at <region>.origin.<domain>."
+  description = "The platform's DNS zone (see dns_zone). The app is served at app.<domain> (CloudFront), the API at api.<domain> (Route 53 failover), each region's origin at <region>.origin.<domain>."
   type        = string
 
   validation {
     condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.domain_name)) && length(var.domain_name) <= 200
     error_message = "domain_name must be a lower-case DNS name such as nexus.example.com (no trailing dot)."
+  }
+}
+
+variable "dns_zone" {
+  description = "The public hosted zone for domain_name: \"existing\" reads a zone that exists and is delegated from the parent domain (certificates validate in the same apply); \"create\" makes a new one, whose name servers (output zone_name_servers) the parent domain must delegate to before its certificates can validate (README: two-step first apply)."
+  type        = string
+  default     = "existing"
+
+  validation {
+    condition     = contains(["existing", "create"], var.dns_zone)
+    error_message = "dns_zone must be \"existing\" (a delegated zone named domain_name) or \"create\" (a new zone: apply it alone, delegate it, then apply everything)."
   }
 }
 

@@ -355,6 +355,7 @@ def test_a_sandbox_restore_is_a_new_server_checked_against_the_manifest(
         assert pitr.admin("SELECT what FROM audit", dbname="nexus") == [("before",)]
         assert pitr.admin("SELECT count(*) FROM records", dbname="nexus") == [(2000,)]  # before the delete
         assert store.restore("primary", "p1", None, at).endpoint == recovered.endpoint  # idempotent
+
         made = store.restore("primary", "r1", "nexus-r-1", None)
         assert (made.status, made.source) == ("available", "backup nexus-r-1")
         assert made.detail == "2 tables match the backup's manifest"
@@ -363,6 +364,24 @@ def test_a_sandbox_restore_is_a_new_server_checked_against_the_manifest(
         assert restored.admin("SELECT count(*) FROM records", dbname="nexus") == [(2000,)]
         assert server.admin("SELECT count(*) FROM records", dbname="nexus") == [(1000,)]  # untouched
         assert store.restore("primary", "r1", "nexus-r-1", None).endpoint == made.endpoint  # idempotent
+
+        # Retention: deleting the first backup takes its base backup and the WAL only it needed.
+        s3 = boto3.client("s3", region_name=REGIONS["primary"])
+        wal = "nexus-backups/wal/nexus-sandbox-us-east-1-postgres/"
+
+        def shipped() -> set[str]:
+            return {
+                o["Key"] for o in s3.list_objects_v2(Bucket="state-primary", Prefix=wal).get("Contents", [])
+            }
+
+        before = shipped()
+        time.sleep(1.1)  # S3's LastModified has whole seconds
+        store.create("primary", "nexus-r-2")
+        store.delete("nexus-r-1", "primary")
+        after = shipped()
+        assert before and not before & after, (before, after)
+        with pytest.raises(NexusError, match="no base backup"):
+            store.restore("primary", "p2", None, at)
     finally:
         for found in root.glob("*/restores/*"):
             restored = site.server(found.parent.parent.name, found.name)

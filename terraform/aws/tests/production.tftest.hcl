@@ -393,6 +393,29 @@ run "dns_failover_bound_to_health_checks" {
     condition     = length(aws_route53_record.certificate_validation) == 4
     error_message = "One validation record per distinct certificate name (two origins, api, app)."
   }
+
+  assert {
+    condition = (
+      length(aws_route53_zone.this) == 0 &&
+      data.aws_route53_zone.existing[0].name == "nexus-platform.example.com" &&
+      !data.aws_route53_zone.existing[0].private_zone &&
+      alltrue([for r in aws_route53_record.certificate_validation : r.zone_id == data.aws_route53_zone.existing[0].zone_id])
+    )
+    error_message = "Production reads its delegated zone (dns_zone = existing): a zone made in the same apply would leave ACM waiting for a delegation that does not exist yet."
+  }
+}
+
+run "dns_zone_created_for_a_two_step_first_apply" {
+  command = plan
+
+  variables {
+    dns_zone = "create"
+  }
+
+  assert {
+    condition     = length(aws_route53_zone.this) == 1 && length(data.aws_route53_zone.existing) == 0 && aws_route53_zone.this[0].name == "nexus-platform.example.com"
+    error_message = "dns_zone = create makes the zone (then delegate it and apply again)."
+  }
 }
 
 run "edge_tls_waf_and_failover" {

@@ -369,6 +369,14 @@ run "dr_region_resources" {
   }
 
   assert {
+    condition = (
+      jsondecode(aws_eks_addon.ebs_csi.configuration_values).defaultStorageClass.enabled == true &&
+      aws_ebs_encryption_by_default.this.enabled == true
+    )
+    error_message = "The EBS CSI add-on must make the default StorageClass (EKS has none since 1.30) and the region must encrypt every new EBS volume."
+  }
+
+  assert {
     condition     = contains([for rule in aws_vpc_security_group_ingress_rule.nodes_from_cluster : rule.from_port], 15017)
     error_message = "The control plane must reach istiod's injection webhook on the nodes (15017)."
   }

@@ -155,6 +155,14 @@ run "availability_zone_of_another_region" {
   expect_failures = [var.dr_availability_zones]
 }
 
+run "dns_zone_is_existing_or_create" {
+  command = plan
+  variables {
+    dns_zone = "imported"
+  }
+  expect_failures = [var.dns_zone]
+}
+
 run "kubernetes_too_old" {
   command = plan
   variables {

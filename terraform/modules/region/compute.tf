@@ -276,16 +276,27 @@ resource "aws_eks_addon" "coredns" {
   depends_on = [aws_eks_node_group.this]
 }
 
+# Since EKS 1.30 no StorageClass is the cluster's default (gp2 lost the annotation), so claims that name no class
+# (Prometheus's, Elasticsearch's) would stay Pending. The add-on makes one: ebs-csi-default-sc, gp3, WaitForFirstConsumer.
+# It sets no `encrypted` parameter; the region's EBS encryption by default (below) encrypts its volumes.
 resource "aws_eks_addon" "ebs_csi" {
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = "aws-ebs-csi-driver"
   service_account_role_arn    = aws_iam_role.ebs_csi.arn
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "OVERWRITE"
+  configuration_values        = jsonencode({ defaultStorageClass = { enabled = true } })
 
   tags = local.tags
 
   depends_on = [aws_eks_node_group.this]
+}
+
+# Every new EBS volume in this account and region is encrypted: the default StorageClass's, and any class that
+# forgets `encrypted`. AWS's managed key (aws/ebs), which the Auto Scaling service-linked role launching the nodes
+# may already use; a customer key would need a key-policy grant for it first.
+resource "aws_ebs_encryption_by_default" "this" {
+  enabled = true
 }
 
 data "aws_iam_policy_document" "ebs_csi_assume" {

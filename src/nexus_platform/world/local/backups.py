@@ -61,6 +61,7 @@ MADE_BY = ("nexus:made-by", "nexus-backup")
 KIND = ("nexus:kind", "database")
 SOURCE_TAG = "nexus:source"
 CREATED_TAG = "nexus:created"
+STARTED_TAG = "nexus:started"
 VERIFIED_TAG = "nexus:verified"
 
 Manifest = dict[str, dict[str, Any]]
@@ -200,13 +201,20 @@ class LocalBackups:
                 conn.rollback()
             body = target.read_bytes()
             # The physical copy point-in-time restore starts from (the dump above cannot replay WAL).
+            self.ship_wal(role)  # what is complete now ends before the base backup starts
+            base_started = time.time()
             base = server.physical_backup(folder / "base")
             base_done = time.time()
             self._put(
                 role,
                 f"{BASE_PREFIX}{backup_id}.tar.gz",
                 base.read_bytes(),
-                {MADE_BY[0]: MADE_BY[1], SOURCE_TAG: self.sources[role], CREATED_TAG: f"{base_done:.3f}"},
+                {
+                    MADE_BY[0]: MADE_BY[1],
+                    SOURCE_TAG: self.sources[role],
+                    STARTED_TAG: f"{base_started:.3f}",
+                    CREATED_TAG: f"{base_done:.3f}",
+                },
             )
             self.ship_wal(role)
         finally:
@@ -491,6 +499,26 @@ class LocalBackups:
         for suffix in (".dump", ".manifest.json"):
             self.s3(role).delete_object(Bucket=self.buckets[role], Key=self._key(backup_id, suffix))
         self.s3(role).delete_object(Bucket=self.buckets[role], Key=f"{BASE_PREFIX}{backup_id}.tar.gz")
+        self._prune_wal(role)
+
+    def _prune_wal(self, role: str) -> None:
+        """WAL no remaining base backup needs: what was shipped before the oldest one began (a segment is
+        shipped only once complete, so it ended before that base backup started). With no base backup left,
+        none is kept for point-in-time restore, so none is deleted either (a later one may still use them)."""
+        s3, bucket = self.s3(role), self.buckets[role]
+        started = []
+        for key in self._objects(role, BASE_PREFIX):
+            tags = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]}
+            if tags.get(SOURCE_TAG) == self.sources[role] and STARTED_TAG in tags:
+                started.append(float(tags[STARTED_TAG]))
+        if not started:
+            return
+        oldest = min(started)
+        paginator = s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=f"{WAL_PREFIX}{self.sources[role]}/"):
+            for entry in page.get("Contents", []):
+                if entry["LastModified"].timestamp() < oldest:
+                    s3.delete_object(Bucket=bucket, Key=entry["Key"])
 
     # --- point in time ------------------------------------------------------------------------------------
     def ship_wal(self, role: str) -> int:
