@@ -173,6 +173,12 @@ resource "aws_cloudfront_distribution" "app" {
     connection_attempts = 3
     connection_timeout  = 5
 
+    # The regional WAF trusts X-Forwarded-For only on requests that carry this (rate limit per viewer).
+    custom_header {
+      name  = "x-nexus-origin-verify"
+      value = local.origin_verify_secret
+    }
+
     custom_origin_config {
       http_port                = 80
       https_port               = 443
@@ -188,6 +194,12 @@ resource "aws_cloudfront_distribution" "app" {
     domain_name         = local.origin_fqdn.dr
     connection_attempts = 3
     connection_timeout  = 5
+
+    # The regional WAF trusts X-Forwarded-For only on requests that carry this (rate limit per viewer).
+    custom_header {
+      name  = "x-nexus-origin-verify"
+      value = local.origin_verify_secret
+    }
 
     custom_origin_config {
       http_port                = 80

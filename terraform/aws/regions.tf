@@ -28,6 +28,7 @@ module "primary" {
 
   certificate_arn         = aws_acm_certificate_validation.alb_primary.certificate_arn
   waf_rate_limit          = var.waf_rate_limit
+  origin_verify_secret    = local.origin_verify_secret
   log_retention_days      = var.log_retention_days
   alb_deletion_protection = var.deletion_protection
 }
@@ -61,6 +62,7 @@ module "dr" {
 
   certificate_arn         = aws_acm_certificate_validation.alb_dr.certificate_arn
   waf_rate_limit          = var.waf_rate_limit
+  origin_verify_secret    = local.origin_verify_secret
   log_retention_days      = var.log_retention_days
   alb_deletion_protection = var.deletion_protection
 }

@@ -320,6 +320,8 @@ locals {
     app_config = "${local.name_prefix}/app/config"
     db_app     = "${local.name_prefix}/db/app"
     cache_auth = "${local.name_prefix}/cache/auth-token"
+    # Not read by nexus-api: CloudFront and the regional WAFs' shared secret.
+    origin_verify = "${local.name_prefix}/edge/origin-verify"
   }
   nexus_api_secret_names = [local.secret_names.app_config, local.secret_names.db_app, local.secret_names.cache_auth]
 }
@@ -367,6 +369,44 @@ data "aws_secretsmanager_secret_version" "cache_auth" {
 
 locals {
   cache_auth_token = data.aws_secretsmanager_secret_version.cache_auth.secret_string
+}
+
+# The secret CloudFront puts in the x-nexus-origin-verify header of every origin request: the regional WAFs limit
+# such requests per viewer (X-Forwarded-For) and every other request per source address, so a client forging
+# X-Forwarded-For gains nothing. Generated and kept like the AUTH token above; bump origin_verify_version to rotate
+# (CloudFront and both WAFs change in the same apply).
+resource "aws_secretsmanager_secret" "origin_verify" {
+  #checkov:skip=CKV2_AWS_57:Not rotated by a Lambda: CloudFront's origin header and both regional WAFs change in the same step, which Terraform does when var.origin_verify_version is bumped.
+  name                    = local.secret_names.origin_verify
+  description             = "Header value CloudFront sends to the ${local.name_prefix} origins (the regional WAFs trust its X-Forwarded-For only then)"
+  kms_key_id              = module.primary.kms_key_arn
+  recovery_window_in_days = var.deletion_protection ? 30 : 0
+
+  replica {
+    region     = var.dr_region
+    kms_key_id = module.dr.kms_key_arn
+  }
+}
+
+data "aws_secretsmanager_random_password" "origin_verify" {
+  password_length     = 48
+  exclude_punctuation = true
+  include_space       = false
+}
+
+resource "aws_secretsmanager_secret_version" "origin_verify" {
+  secret_id                = aws_secretsmanager_secret.origin_verify.id
+  secret_string_wo         = sensitive(data.aws_secretsmanager_random_password.origin_verify.random_password)
+  secret_string_wo_version = var.origin_verify_version
+}
+
+data "aws_secretsmanager_secret_version" "origin_verify" {
+  secret_id  = aws_secretsmanager_secret_version.origin_verify.secret_id
+  version_id = aws_secretsmanager_secret_version.origin_verify.version_id
+}
+
+locals {
+  origin_verify_secret = data.aws_secretsmanager_secret_version.origin_verify.secret_string
 }
 
 # Credentials nexus-api connects to PostgreSQL with: a role of its own, not the RDS-managed master user. Built like

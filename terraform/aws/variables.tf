@@ -259,6 +259,17 @@ variable "cache_auth_token_version" {
   }
 }
 
+variable "origin_verify_version" {
+  description = "Generation of the secret CloudFront sends to the origins (x-nexus-origin-verify). Bump it to rotate: CloudFront and both regional WAFs get the new value in the same apply."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.origin_verify_version >= 1 && floor(var.origin_verify_version) == var.origin_verify_version
+    error_message = "origin_verify_version must be a positive whole number."
+  }
+}
+
 variable "db_app_username" {
   description = "PostgreSQL role nexus-api connects as. Written, with a generated password, to the <project>-<environment>/db/app secret that helm/nexus reads; not the RDS master user (nexus_admin), whose credentials RDS manages."
   type        = string

@@ -190,7 +190,7 @@ run "encryption_at_rest" {
   # Secrets Manager: primary key, DR replica under the DR key.
   assert {
     condition = alltrue([
-      for s in [aws_secretsmanager_secret.cache_auth, aws_secretsmanager_secret.app_config, aws_secretsmanager_secret.db_app] :
+      for s in [aws_secretsmanager_secret.cache_auth, aws_secretsmanager_secret.app_config, aws_secretsmanager_secret.db_app, aws_secretsmanager_secret.origin_verify] :
       s.kms_key_id == "arn:aws:kms:us-east-1:123456789012:key/primary-data" &&
       one(s.replica).region == "eu-west-1" &&
       one(s.replica).kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/dr-data"

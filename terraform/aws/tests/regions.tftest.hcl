@@ -59,6 +59,7 @@ run "primary_region_resources" {
     nexus_api_secret_names  = var.test_nexus_api_secret_names
     certificate_arn         = "arn:aws:acm:us-east-1:123456789012:certificate/primary-mock"
     waf_rate_limit          = var.waf_rate_limit
+    origin_verify_secret    = "test-origin-verify-0123456789"
     log_retention_days      = var.log_retention_days
     alb_deletion_protection = var.deletion_protection
   }
@@ -326,6 +327,7 @@ run "dr_region_resources" {
     nexus_api_secret_names            = var.test_nexus_api_secret_names
     certificate_arn                   = "arn:aws:acm:eu-west-1:123456789012:certificate/dr-mock"
     waf_rate_limit                    = var.waf_rate_limit
+    origin_verify_secret              = "test-origin-verify-0123456789"
     log_retention_days                = var.log_retention_days
     alb_deletion_protection           = var.deletion_protection
   }
@@ -366,6 +368,22 @@ run "dr_region_resources" {
   assert {
     condition     = aws_db_instance.this.publicly_accessible == false && aws_db_instance.this.backup_retention_period == 30
     error_message = "The replica is private and keeps backups on (30 days) so it is protected once promoted."
+  }
+
+  assert {
+    condition = alltrue([
+      for r in aws_wafv2_web_acl.this.rule : (
+        r.name == "rate-limit-per-client" ? (
+          r.statement[0].rate_based_statement[0].aggregate_key_type == "FORWARDED_IP" &&
+          r.statement[0].rate_based_statement[0].scope_down_statement[0].byte_match_statement[0].search_string == "test-origin-verify-0123456789" &&
+          r.statement[0].rate_based_statement[0].scope_down_statement[0].byte_match_statement[0].field_to_match[0].single_header[0].name == "x-nexus-origin-verify"
+          ) : r.name == "rate-limit-direct" ? (
+          r.statement[0].rate_based_statement[0].aggregate_key_type == "IP" &&
+          r.statement[0].rate_based_statement[0].scope_down_statement[0].not_statement[0].statement[0].byte_match_statement[0].search_string == "test-origin-verify-0123456789"
+        ) : true
+      )
+    ]) && length([for r in aws_wafv2_web_acl.this.rule : r if startswith(r.name, "rate-limit-")]) == 2
+    error_message = "X-Forwarded-For decides the rate-limit key only on requests carrying CloudFront's secret origin header; every other request (forged X-Forwarded-For or not) is limited per source address."
   }
 
   assert {

@@ -202,6 +202,11 @@ resource "aws_lb_listener" "https" {
 # Regional WAF
 ################################################################################
 
+locals {
+  # The header CloudFront adds to its origin requests (the root module's edge.tf names the same one).
+  origin_verify_header = "x-nexus-origin-verify"
+}
+
 resource "aws_wafv2_web_acl" "this" {
   name        = "${var.name}-alb"
   description = "Regional WAF for the ${var.name} ALB"
@@ -265,8 +270,11 @@ resource "aws_wafv2_web_acl" "this" {
     }
   }
 
-  # Traffic normally arrives through CloudFront, so the TCP source is an edge server shared by many
-  # viewers: limit per original client (first X-Forwarded-For address) to avoid throttling a POP.
+  # Two kinds of traffic reach the ALB: app.<domain> through CloudFront (the TCP source is an edge server shared by
+  # many viewers, the viewer is the first X-Forwarded-For address) and api.<domain> / the origin names directly
+  # (the TCP source is the client). A client can send any X-Forwarded-For, so it decides nothing: only a request
+  # carrying CloudFront's secret origin header (var.origin_verify_secret, added to every origin request) is
+  # limited per forwarded client; every other request, with or without X-Forwarded-For, per source address.
   rule {
     name     = "rate-limit-per-client"
     priority = 20
@@ -284,6 +292,24 @@ resource "aws_wafv2_web_acl" "this" {
           header_name       = "X-Forwarded-For"
           fallback_behavior = "MATCH"
         }
+
+        scope_down_statement {
+          byte_match_statement {
+            positional_constraint = "EXACTLY"
+            search_string         = var.origin_verify_secret
+
+            field_to_match {
+              single_header {
+                name = local.origin_verify_header
+              }
+            }
+
+            text_transformation {
+              priority = 0
+              type     = "NONE"
+            }
+          }
+        }
       }
     }
 
@@ -294,8 +320,6 @@ resource "aws_wafv2_web_acl" "this" {
     }
   }
 
-  # Requests without X-Forwarded-For did not come through CloudFront (or any proxy): limit those
-  # per source address, which is then the real client.
   rule {
     name     = "rate-limit-direct"
     priority = 30
@@ -312,13 +336,13 @@ resource "aws_wafv2_web_acl" "this" {
         scope_down_statement {
           not_statement {
             statement {
-              size_constraint_statement {
-                comparison_operator = "GT"
-                size                = 0
+              byte_match_statement {
+                positional_constraint = "EXACTLY"
+                search_string         = var.origin_verify_secret
 
                 field_to_match {
                   single_header {
-                    name = "x-forwarded-for"
+                    name = local.origin_verify_header
                   }
                 }
 

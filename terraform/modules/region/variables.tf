@@ -291,6 +291,17 @@ variable "target_health_check" {
   }
 }
 
+variable "origin_verify_secret" {
+  description = "The value CloudFront sends in the x-nexus-origin-verify header of its origin requests: only such requests are rate-limited per X-Forwarded-For client by the regional WAF; every other request per source address."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = length(var.origin_verify_secret) >= 16
+    error_message = "origin_verify_secret must be at least 16 characters (it is a shared secret between CloudFront and the WAF)."
+  }
+}
+
 variable "waf_rate_limit" {
   description = "WAF rate-based rule limit: requests per 5-minute window per client IP before blocking."
   type        = number
