@@ -24,6 +24,9 @@ locals {
     performance_insights  = var.db.performance_insights
   }
 
+  # The DR replica: the same, but single-AZ unless dr_db_multi_az (see its description for the cost).
+  dr_db_settings = merge(local.db_settings, { multi_az = var.dr_db_multi_az })
+
   # The DR instance is a cross-region read replica of this ARN (a cross-region source must be given by ARN).
   db_replica_source_arn = module.primary.db_instance_arn
 

@@ -48,7 +48,7 @@ module "dr" {
   node_groups        = var.dr_node_groups
 
   # Cross-region read replica of the primary database (see database.tf).
-  db                      = local.db_settings
+  db                      = local.dr_db_settings
   db_replicate_source_arn = local.db_replica_source_arn
 
   # Secondary member of the Redis global datastore (see cache.tf); the AUTH token is the same in both regions.

@@ -224,6 +224,13 @@ variable "db" {
   }
 }
 
+variable "dr_db_multi_az" {
+  description = "Multi-AZ for the DR region's read replica. Off by default: the warm standby takes no writes, and a Multi-AZ replica doubles its instance and storage bill (a second db.r6g.large and its gp3 volume in eu-west-1) for AZ resilience that matters only once it is promoted. After a failover, turn it on for the new writer (modify-db-instance --multi-az, online) or set this and apply."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 variable "cache" {
   description = "ElastiCache Redis settings of the primary replication group (the DR group joins the global datastore and inherits engine and node type from it)."
   type = object({

@@ -82,6 +82,22 @@ def test_cross_region_replica_uses_its_own_region(aws: None) -> None:
     assert "MasterUserSecret" in source
 
 
+def test_a_replica_is_multi_az_only_when_asked_not_because_its_source_is(aws: None) -> None:
+    rds = boto3.client("rds", region_name="us-east-1")
+    group = _subnet_group("us-east-1", "10.0")
+    _instance(rds, "db1", group)
+    rds.modify_db_instance(DBInstanceIdentifier="db1", MultiAZ=True, ApplyImmediately=True)
+    assert rds.describe_db_instances(DBInstanceIdentifier="db1")["DBInstances"][0]["MultiAZ"] is True
+    single = rds.create_db_instance_read_replica(DBInstanceIdentifier="r1", SourceDBInstanceIdentifier="db1")
+    assert single["DBInstance"]["MultiAZ"] is False
+    multi = rds.create_db_instance_read_replica(
+        DBInstanceIdentifier="r2", SourceDBInstanceIdentifier="db1", MultiAZ=True
+    )
+    assert multi["DBInstance"]["MultiAZ"] is True
+    described = {d["DBInstanceIdentifier"]: d["MultiAZ"] for d in rds.describe_db_instances()["DBInstances"]}
+    assert described == {"db1": True, "r1": False, "r2": True}
+
+
 def test_user_parameters_report_source_user(aws: None) -> None:
     rds = boto3.client("rds", region_name="us-east-1")
     rds.create_db_parameter_group(

@@ -309,6 +309,11 @@ run "dr_replica_wiring" {
   command = plan
 
   assert {
+    condition     = local.db_settings.multi_az && !local.dr_db_settings.multi_az && local.dr_db_settings.instance_class == local.db_settings.instance_class
+    error_message = "The primary database is Multi-AZ; the DR replica (no writes) is single-AZ by default, same class."
+  }
+
+  assert {
     condition     = var.db.engine_version == "16"
     error_message = "Production pins PostgreSQL's major version only (RDS picks and upgrades the minor)."
   }

@@ -318,7 +318,7 @@ run "dr_region_resources" {
     availability_zones                = var.dr_availability_zones
     kubernetes_version                = var.kubernetes_version
     node_groups                       = var.dr_node_groups
-    db                                = merge(var.db, { backup_retention_days = var.backup_retention_days, deletion_protection = var.deletion_protection })
+    db                                = merge(var.db, { backup_retention_days = var.backup_retention_days, deletion_protection = var.deletion_protection, multi_az = false })
     db_replicate_source_arn           = "arn:aws:rds:us-east-1:123456789012:db:nexus-production-primary"
     cache                             = var.cache
     cache_auth_token                  = var.test_cache_auth_token
@@ -392,6 +392,11 @@ run "dr_region_resources" {
       aws_ebs_encryption_by_default.this.enabled == true
     )
     error_message = "The EBS CSI add-on must make the default StorageClass (EKS has none since 1.30) and the region must encrypt every new EBS volume."
+  }
+
+  assert {
+    condition     = aws_db_instance.this.multi_az == false
+    error_message = "The DR replica takes no writes: single-AZ by default (dr_db_multi_az)."
   }
 
   assert {

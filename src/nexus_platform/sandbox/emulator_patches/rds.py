@@ -78,7 +78,8 @@ def _install_cross_region_replica() -> None:
         moto copies the source instance and applies the request's parameters in request order, so
         DBSubnetGroupName was resolved in the SOURCE region (DBSubnetGroupNotFoundFault) before the replica
         was moved to this region. The replica also shared the source's DbiResourceId and mutable settings
-        (lists, master user secret)."""
+        (lists, master user secret), and its Multi-AZ: AWS makes a replica Multi-AZ only when MultiAZ asks
+        for it, whatever the source is (Terraform sends no MultiAZ for false; moto kept the source's)."""
         source_id = db_kwargs.get("source_db_instance_identifier", "")
         cross_region = bool(self.arn_regex.match(source_id)) and source_id.split(":")[3] != self.region_name
         if cross_region:
@@ -87,6 +88,7 @@ def _install_cross_region_replica() -> None:
             db_kwargs = {"backend": self, **{k: v for k, v in db_kwargs.items() if k != "backend"}}
         replica: DBInstance = original(self, db_kwargs)
         replica.dbi_resource_id = new_dbi_resource_id()
+        replica.multi_az = bool(db_kwargs.get("multi_az") or False)
         for attr in (
             "tags",
             "vpc_security_group_ids",
