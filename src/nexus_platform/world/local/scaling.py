@@ -21,6 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from nexus_platform import model
 from nexus_platform.errors import NexusError
 from nexus_platform.world.base import Quotas, Scale
 from nexus_platform.world.local import api
@@ -94,7 +95,7 @@ class LocalScaling:
         for n, replica in enumerate(slots[:wanted], start=1):
             if not replica.exists():
                 replica.base_backup(
-                    source_host="127.0.0.1",
+                    source_host=model.LOCALHOST,
                     source_port=source.port,
                     password=self.plane.replication_password(),
                     standby_name=f"read_{self.plane.region(role).replace('-', '_')}_{n}",
@@ -115,6 +116,6 @@ class LocalScaling:
         token = self.plane.cache_token() or ""
         source = self.plane.redis(role)
         for replica in slots[:count]:
-            replica.start(token, replica_of=("127.0.0.1", source.port))
+            replica.start(token, replica_of=(model.LOCALHOST, source.port))
         for replica in reversed(slots[count:]):
             replica.stop()

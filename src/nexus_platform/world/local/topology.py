@@ -63,7 +63,7 @@ class Topology:
 
     def redis(self, role: str) -> LocalRedis:
         region = self.region(role)
-        files = RedisTls(self.tls_files.certificate, self.tls_files.key, self.tls_files.ca)
+        files = self._redis_tls()
         return LocalRedis(
             f"{region}.redis",
             self.root / region / "redis",
@@ -71,6 +71,9 @@ class Topology:
             self.processes,
             files,
         )
+
+    def _redis_tls(self) -> RedisTls:
+        return RedisTls(self.tls_files.certificate, self.tls_files.key, self.tls_files.ca)
 
     def read_replicas(self, role: str) -> list[LocalPostgres]:
         """The in-region read replicas the region has room for (sandbox.toml read_replica_ports)."""
@@ -85,7 +88,7 @@ class Topology:
     def cache_replicas(self, role: str) -> list[LocalRedis]:
         """The in-region replicas of the region's Redis it has room for (sandbox.toml cache_replica_ports)."""
         region = self.region(role)
-        files = RedisTls(self.tls_files.certificate, self.tls_files.key, self.tls_files.ca)
+        files = self._redis_tls()
         return [
             LocalRedis(
                 f"{region}.redis-replica-{n}",
