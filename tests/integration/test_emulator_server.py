@@ -123,6 +123,40 @@ def test_patches_are_live_over_http(emulator: tuple[subprocess.Popen[str], str, 
     assert clusters[0]["ReplicationGroupId"] == "rg"
 
 
+def test_backup_and_restore_jobs_route_over_http(
+    emulator: tuple[subprocess.Popen[str], str, dict[str, Any]],
+) -> None:
+    """Every AWS Backup operation the toolkit uses, at the SDK's exact request URIs (the server's router is
+    stricter than moto's in-process dispatch: a trailing slash matters)."""
+    _, endpoint, _ = emulator
+    region = "eu-west-1"
+    rds = _client("rds", endpoint, region)
+    arn = rds.create_db_instance(
+        DBInstanceIdentifier="db1",
+        DBInstanceClass="db.t4g.micro",
+        Engine="postgres",
+        MasterUsername="nexus",
+        MasterUserPassword="secret-password",
+        AllocatedStorage=20,
+    )["DBInstance"]["DBInstanceArn"]
+    backup = _client("backup", endpoint, region)
+    backup.create_backup_vault(BackupVaultName="jobs")
+    role = "arn:aws:iam::123456789012:role/b"
+    job = backup.start_backup_job(BackupVaultName="jobs", ResourceArn=arn, IamRoleArn=role)
+    assert backup.describe_backup_job(BackupJobId=job["BackupJobId"])["State"] == "COMPLETED"
+    points = backup.list_recovery_points_by_backup_vault(BackupVaultName="jobs", ByResourceArn=arn)
+    point = points["RecoveryPoints"][0]["RecoveryPointArn"]
+    metadata = backup.get_recovery_point_restore_metadata(BackupVaultName="jobs", RecoveryPointArn=point)
+    restore = backup.start_restore_job(
+        RecoveryPointArn=point,
+        IamRoleArn=role,
+        Metadata={**metadata["RestoreMetadata"], "DBInstanceIdentifier": "db1-check"},
+    )["RestoreJobId"]
+    backup.put_restore_validation_result(RestoreJobId=restore, ValidationStatus="SUCCESSFUL")
+    described = backup.describe_restore_job(RestoreJobId=restore)
+    assert (described["Status"], described["ValidationStatus"]) == ("COMPLETED", "SUCCESSFUL")
+
+
 def test_sigterm_exits_cleanly(emulator: tuple[subprocess.Popen[str], str, dict[str, Any]]) -> None:
     proc, _, _ = emulator
     proc.send_signal(signal.SIGTERM)

@@ -121,6 +121,15 @@ def test_run_list_verify_and_a_corrupted_backup(sandbox: dict[str, Any]) -> None
     assert code == 0, stderr
     assert verdict["verdict"] == "PASS" and verdict["backup_id"] == backup_id
     assert any(t["table"].endswith(".records") and t["rows"] > 0 for t in verdict["tables"]), verdict
+    # The same backup's AWS Backup recovery point was restored through a restore job, which records the
+    # data check as its validation result.
+    validation = verdict["restore_validation"]
+    assert validation["status"] == "SUCCESSFUL" and "tables match" in validation["message"], validation
+    region = sandbox["outputs"]["regions"]["primary"]["region"]
+    recorded = (
+        sandbox["plane"].client("backup", region).describe_restore_job(RestoreJobId=validation["restore_job"])
+    )
+    assert (recorded["Status"], recorded["ValidationStatus"]) == ("COMPLETED", "SUCCESSFUL"), recorded
 
     s3, bucket = _bucket(sandbox, "dr")
     key = f"{PREFIX}{backup_id}.dump"

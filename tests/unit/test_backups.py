@@ -30,6 +30,7 @@ from nexus_platform.runbooks import backup as backups
 from nexus_platform.sandbox import tls
 from nexus_platform.world.aws.backups import AwsBackups
 from nexus_platform.world.aws.clients import Clients, Waiting
+from nexus_platform.world.aws.rds import actions as rds_actions
 from nexus_platform.world.base import Backup
 from nexus_platform.world.local.backups import LocalBackups, RestoreSite
 from nexus_platform.world.local.postgres import LocalPostgres, TlsFiles, archive_settings
@@ -483,6 +484,54 @@ def test_aws_backup_job_of_the_writer_into_the_regions_vault(aws: None) -> None:
     )
     with pytest.raises(NexusError, match=r"ended FAILED: Unable to find resource"):
         broken.backup_job("primary", "nexus-j-2")
+
+
+def test_aws_verify_restores_the_recovery_point_through_aws_backup_and_records_the_validation(
+    aws: None,
+) -> None:
+    """A backup with an AWS Backup recovery point: verify restores the snapshot and the recovery point (a
+    restore job into a scratch instance), records SUCCESSFUL on the restore job and removes both scratch
+    instances; when the restore job fails, the verify FAILS and says why. A backup without a recovery point
+    verifies without one."""
+    platform, store = _aws_store()
+    facts = platform.region("primary")
+    backup_client = boto3.client("backup", region_name=facts.region)
+    rds = boto3.client("rds", region_name=facts.region)
+    backup_client.create_backup_vault(BackupVaultName=facts.backup_vault_name)
+    store.create("primary", "nexus-v-1")
+    job = store.backup_job("primary", "nexus-v-1")
+
+    result = store.verify("nexus-v-1", "primary")
+    assert result.ok, result.detail
+    validation = result.restore_validation
+    assert validation is not None and validation.recovery_point == job.recovery_point
+    recorded = backup_client.describe_restore_job(RestoreJobId=validation.restore_job)
+    assert recorded["Status"] == "COMPLETED"
+    assert recorded["ValidationStatus"] == "SUCCESSFUL"
+    assert "available and encrypted" in recorded["ValidationStatusMessage"]
+    names = [i["DBInstanceIdentifier"] for i in rds.describe_db_instances()["DBInstances"]]
+    assert not [n for n in names if n.startswith("nexus-verify-")]  # both scratch instances are gone
+
+    # The restore job cannot make its instance (the scratch name is taken): FAIL, with AWS Backup's reason.
+    store.create("primary", "nexus-v-2")
+    store.backup_job("primary", "nexus-v-2")
+    rds.create_db_instance(
+        DBInstanceIdentifier=rds_actions.scratch_identifier("awsbackup:nexus-v-2"),
+        DBInstanceClass="db.t4g.micro",
+        Engine="postgres",
+        MasterUsername="nexus",
+        MasterUserPassword="secret-password",
+        AllocatedStorage=20,
+    )
+    failed = store.verify("nexus-v-2", "primary")
+    assert not failed.ok and failed.restore_validation is not None
+    assert failed.restore_validation.status == "FAILED"
+    assert "the restore job ended FAILED" in failed.detail
+    assert store.get("nexus-v-2", "primary").verified == "FAIL"  # type: ignore[union-attr]
+
+    store.create("primary", "nexus-v-3")  # no AWS Backup job for this one
+    plain = store.verify("nexus-v-3", "primary")
+    assert plain.ok and plain.restore_validation is None
 
 
 def _replicated(platform: Platform, *, metrics: bool = True) -> tuple[str, str]:

@@ -146,3 +146,69 @@ def test_a_job_of_a_missing_instance_fails_and_a_missing_vault_is_refused(backup
     with pytest.raises(ClientError) as unknown:
         backup.describe_backup_job(BackupJobId="00000000-0000-0000-0000-000000000000")
     assert unknown.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_recovery_point_restores_through_a_restore_job_that_records_its_validation(backup: Any) -> None:
+    """The job's recovery point is in the vault (filtered by resource), carries the recovery point tags as an
+    `awsbackup` snapshot, gives its restore metadata, and restores through StartRestoreJob into the instance
+    the metadata names; a validation result is recorded on the completed job, refused on a failed one."""
+    arn = _db()
+    started = backup.start_backup_job(
+        BackupVaultName="vault",
+        ResourceArn=arn,
+        IamRoleArn=ROLE,
+        RecoveryPointTags={"nexus:backup-id": "backup-2"},
+    )
+    point_arn = started["RecoveryPointArn"]
+    points = backup.list_recovery_points_by_backup_vault(BackupVaultName="vault", ByResourceArn=arn)
+    assert [(p["RecoveryPointArn"], p["Status"]) for p in points["RecoveryPoints"]] == [
+        (point_arn, "COMPLETED")
+    ]
+    other = backup.list_recovery_points_by_backup_vault(BackupVaultName="vault", ByResourceArn=f"{arn}-other")
+    assert other["RecoveryPoints"] == []
+    rds = boto3.client("rds", region_name="eu-west-1")
+    tags = rds.list_tags_for_resource(ResourceName=point_arn)["TagList"]
+    assert {"Key": "nexus:backup-id", "Value": "backup-2"} in tags
+    manual = rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+    assert not manual  # the recovery point is not a manual snapshot
+
+    metadata = backup.get_recovery_point_restore_metadata(
+        BackupVaultName="vault", RecoveryPointArn=point_arn
+    )["RestoreMetadata"]
+    assert metadata["DBInstanceIdentifier"] == "db1" and metadata["DBInstanceClass"] == "db.t4g.micro"
+    restore_id = backup.start_restore_job(
+        RecoveryPointArn=point_arn,
+        IamRoleArn=ROLE,
+        ResourceType="RDS",
+        Metadata={**metadata, "DBInstanceIdentifier": "db1-restored", "MultiAZ": "false"},
+    )["RestoreJobId"]
+    job = backup.describe_restore_job(RestoreJobId=restore_id)
+    assert job["Status"] == "COMPLETED"
+    assert job["CreatedResourceArn"].endswith(":db:db1-restored")
+    assert rds.describe_db_instances(DBInstanceIdentifier="db1-restored")["DBInstances"]
+
+    backup.put_restore_validation_result(
+        RestoreJobId=restore_id, ValidationStatus="SUCCESSFUL", ValidationStatusMessage="3 tables match"
+    )
+    validated = backup.describe_restore_job(RestoreJobId=restore_id)
+    assert (validated["ValidationStatus"], validated["ValidationStatusMessage"]) == (
+        "SUCCESSFUL",
+        "3 tables match",
+    )
+
+    # The identifier is taken now: the second restore fails with RDS's reason, and takes no validation.
+    failed_id = backup.start_restore_job(
+        RecoveryPointArn=point_arn,
+        IamRoleArn=ROLE,
+        Metadata={**metadata, "DBInstanceIdentifier": "db1-restored"},
+    )["RestoreJobId"]
+    failed = backup.describe_restore_job(RestoreJobId=failed_id)
+    assert failed["Status"] == "FAILED" and failed["StatusMessage"]
+    with pytest.raises(ClientError) as refused:
+        backup.put_restore_validation_result(RestoreJobId=failed_id, ValidationStatus="SUCCESSFUL")
+    assert refused.value.response["Error"]["Code"] == "InvalidRequestException"
+    with pytest.raises(ClientError) as unknown:
+        backup.start_restore_job(
+            RecoveryPointArn=f"{point_arn}-gone", IamRoleArn=ROLE, Metadata={"DBInstanceIdentifier": "x"}
+        )
+    assert unknown.value.response["Error"]["Code"] == "ResourceNotFoundException"

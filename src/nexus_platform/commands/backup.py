@@ -125,7 +125,9 @@ def verify(
     output: OutputOption = Output.text,
 ) -> None:
     """Restore a backup into a scratch database, compare every table with the source at the backup's time,
-    record PASS/FAIL on the backup and remove the scratch copy. Exits 1 on FAIL."""
+    record PASS/FAIL on the backup and remove the scratch copy. Where the backup has an AWS Backup recovery
+    point, restore that too through an AWS Backup restore job and record the verdict on the job
+    (PutRestoreValidationResult). Exits 1 on FAIL."""
     if region not in model.ROLES:
         raise InputError(f"unknown region role {region!r}", hint=f"one of {', '.join(model.ROLES)}")
     target = choose.target(env, outputs, reach_of(world))
@@ -157,6 +159,12 @@ def verify(
     else:
         verdict = "[green]PASS[/]" if result.ok else "[red]FAIL[/]"
         console.print(f"{backup_id}: {verdict} in {seconds:g}s: {result.detail}")
+        if result.restore_validation is not None:
+            rv = result.restore_validation
+            console.print(
+                f"  AWS Backup restore job {rv.restore_job}: validation {rv.status}: {rv.message}",
+                highlight=False,
+            )
         for check in result.tables:
             if not check.ok:
                 console.print(

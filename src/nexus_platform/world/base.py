@@ -146,12 +146,30 @@ class TableCheck:
 
 
 @dataclass(frozen=True)
+class RestoreValidation:
+    """A restore of a backup's AWS Backup recovery point (StartRestoreJob into a scratch instance, removed
+    afterwards) and the validation result recorded on that restore job (PutRestoreValidationResult)."""
+
+    restore_job: str
+    recovery_point: str
+    status: (
+        str  # SUCCESSFUL | FAILED (the validation), or the restore job's own state when it did not complete
+    )
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "SUCCESSFUL"
+
+
+@dataclass(frozen=True)
 class Verification:
     backup_id: str
     role: str
     ok: bool
     detail: str
     tables: tuple[TableCheck, ...] = field(default_factory=tuple)
+    restore_validation: RestoreValidation | None = None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,12 @@
 AWS Backup job of the writer's database into the platform's vault (its recovery point is what AWS Backup's
 copy rules, vault lock and restore testing work with), and a check of the state bucket's S3 replication.
 
+A verify goes through AWS Backup too where the backup has a recovery point: it restores the recovery point
+with StartRestoreJob (the metadata AWS Backup recorded for it, a scratch instance name, single-AZ), checks the
+instance it made (available, encrypted, plus whatever the caller checked of the data), records the verdict on
+the restore job with PutRestoreValidationResult (so AWS Backup's console and reports show it beside its own
+restore tests) and deletes the scratch instance.
+
 The sandbox runs them against the emulator: its vault, IAM role and RDS instance are the ones Terraform
 applied there (the emulator completes a job at once, or fails it when the instance does not exist, and has no
 S3 replication metrics, which the check reports as "no datapoints").
@@ -24,12 +30,18 @@ from botocore.exceptions import ClientError
 from nexus_platform.errors import NexusError
 from nexus_platform.platform import Platform
 from nexus_platform.world.aws.clients import Waiting, poll, translated
-from nexus_platform.world.base import BackupJob, Replication
+from nexus_platform.world.aws.rds import actions as rds_actions
+from nexus_platform.world.aws.rds import probes as rds_probes
+from nexus_platform.world.base import BackupJob, Replication, RestoreValidation
 
 Clients = Callable[[str, str], Any]  # (service, region) -> a boto3 client
 
 #: States after which a job changes no more (AWS Backup's BackupJobState).
 FINAL_STATES = frozenset({"COMPLETED", "FAILED", "ABORTED", "EXPIRED", "PARTIAL"})
+#: States after which a restore job changes no more (AWS Backup's RestoreJobStatus).
+RESTORE_FINAL_STATES = frozenset({"COMPLETED", "FAILED", "ABORTED"})
+#: The recovery point tag that names the backup (run) a job belongs to.
+BACKUP_ID_TAG = "nexus:backup-id"
 #: How far back the replication metrics are read.
 METRICS_WINDOW = timedelta(hours=1)
 
@@ -62,7 +74,7 @@ class BackupJobs:
                 IamRoleArn=facts.backup_role_arn,
                 IdempotencyToken=backup_id,
                 Lifecycle={"DeleteAfterDays": self.platform.backup_retention_days},
-                RecoveryPointTags={"nexus:made-by": "nexus-backup", "nexus:backup-id": backup_id},
+                RecoveryPointTags={"nexus:made-by": "nexus-backup", BACKUP_ID_TAG: backup_id},
             )
         job_id = str(started["BackupJobId"])
 
@@ -79,6 +91,109 @@ class BackupJobs:
                 hint=f"aws backup describe-backup-job --backup-job-id {job.id} --region {facts.region}",
             )
         return job
+
+    def recovery_point(self, role: str, backup_id: str) -> str | None:
+        """The ARN of the completed recovery point that `backup_id`'s job made in the region's vault, if any.
+        An RDS recovery point is an RDS snapshot: its tags are read through RDS."""
+        facts = self.platform.region(role)
+        backup, rds = self.clients("backup", facts.region), self.clients("rds", facts.region)
+        pages = backup.get_paginator("list_recovery_points_by_backup_vault").paginate(
+            BackupVaultName=facts.backup_vault_name, ByResourceArn=facts.db_instance_arn
+        )
+        try:
+            with translated(f"listing the recovery points of {facts.db_instance_identifier}"):
+                for page in pages:
+                    for point in page.get("RecoveryPoints", []):
+                        arn = str(point["RecoveryPointArn"])
+                        if point.get("Status") == "COMPLETED" and (
+                            rds_probes.tags(rds, arn).get(BACKUP_ID_TAG) == backup_id
+                        ):
+                            return arn
+        except NexusError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ClientError) and (
+                cause.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+            ):
+                return None  # the region has no vault of the platform's: no recovery point to restore
+            raise
+        return None
+
+    def validate_restore(
+        self, role: str, backup_id: str, data: tuple[bool, str] | None = None
+    ) -> RestoreValidation | None:
+        """Restore `backup_id`'s recovery point into a scratch instance through AWS Backup, judge it (the
+        instance is available and encrypted, and `data` -- the caller's own check of the data, verdict and
+        detail -- passed), record the verdict on the restore job and delete the scratch instance. None when
+        the backup has no recovery point (a backup taken without the AWS Backup step)."""
+        point = self.recovery_point(role, backup_id)
+        if point is None:
+            return None
+        facts = self.platform.region(role)
+        backup, rds = self.clients("backup", facts.region), self.clients("rds", facts.region)
+        scratch = rds_actions.scratch_identifier(f"awsbackup:{backup_id}")
+        with translated(f"reading the restore metadata of {point}"):
+            metadata = dict(
+                backup.get_recovery_point_restore_metadata(
+                    BackupVaultName=facts.backup_vault_name, RecoveryPointArn=point
+                )["RestoreMetadata"]
+            )
+        metadata.update(DBInstanceIdentifier=scratch, MultiAZ="false")
+        created: str | None = None
+        try:
+            with translated(f"starting an AWS Backup restore of {point} into {scratch}"):
+                job_id = str(
+                    backup.start_restore_job(
+                        RecoveryPointArn=point,
+                        IamRoleArn=facts.backup_role_arn,
+                        ResourceType="RDS",
+                        Metadata=metadata,
+                    )["RestoreJobId"]
+                )
+
+            def describe() -> dict[str, Any]:
+                with translated(f"describing AWS Backup restore job {job_id}"):
+                    answer: dict[str, Any] = backup.describe_restore_job(RestoreJobId=job_id)
+                    return answer
+
+            poll(
+                f"AWS Backup restore job {job_id} to end",
+                lambda: describe().get("Status") in RESTORE_FINAL_STATES,
+                self.waiting,
+            )
+            job = describe()
+            created = job.get("CreatedResourceArn")
+            if job.get("Status") != "COMPLETED":
+                return RestoreValidation(
+                    job_id,
+                    point,
+                    str(job.get("Status")),
+                    f"the restore job ended {job.get('Status')}: {job.get('StatusMessage') or 'no message'}",
+                )
+            instance_id = str(created).rsplit(":", 1)[-1]
+            rds_actions.wait_available(rds, instance_id, self.waiting)
+            with translated(f"describing {instance_id}"):
+                restored = rds_probes.instance(rds, instance_id) or {}
+            problems = []
+            if restored.get("DBInstanceStatus") != "available":
+                problems.append(f"the restored instance is {restored.get('DBInstanceStatus')}")
+            if not restored.get("StorageEncrypted"):
+                problems.append("the restored instance is not encrypted")
+            if data is not None and not data[0]:
+                problems.append(data[1])
+            message = "; ".join(problems) or "; ".join(
+                ["restored through AWS Backup: available and encrypted", *([data[1]] if data else [])]
+            )
+            status = "FAILED" if problems else "SUCCESSFUL"
+            with translated(f"recording the validation of AWS Backup restore job {job_id}"):
+                backup.put_restore_validation_result(
+                    RestoreJobId=job_id, ValidationStatus=status, ValidationStatusMessage=message[:1000]
+                )
+            return RestoreValidation(job_id, point, status, message)
+        finally:
+            if created:
+                identifier = str(created).rsplit(":", 1)[-1]
+                with translated(f"deleting scratch instance {identifier}"):
+                    rds_actions.delete_scratch(rds, identifier)
 
     def replication(self, role: str) -> Replication:
         facts = self.platform.region(role)

@@ -5,7 +5,9 @@ group and security groups as its source, waits until it is available and encrypt
 a tag and deletes the scratch instance.
 
 What a verify cannot do from outside the VPC: compare the rows with the source (the instances are private);
-its detail says so. (AWS Backup's restore testing, with its own validation, is the route for that on AWS.)
+its detail says so. Where `backup run` also made an AWS Backup recovery point of the same backup, the verify
+restores that one too, through AWS Backup, and records its verdict on the restore job
+(PutRestoreValidationResult: world/aws/backup_jobs.py), so AWS Backup's own reports show it.
 
 A restore makes a new instance shaped like the region's own (class, subnet group, security groups, Multi-AZ,
 deletion protection), from a snapshot or from the instance's automated backups at a point in time within its
@@ -159,10 +161,7 @@ class AwsBackups:
             restored = rds_probes.instance(rds, scratch) or {}
         finally:
             with translated(f"deleting scratch instance {scratch}"):
-                if rds_probes.instance(rds, scratch) is not None:
-                    rds.delete_db_instance(
-                        DBInstanceIdentifier=scratch, SkipFinalSnapshot=True, DeleteAutomatedBackups=True
-                    )
+                rds_actions.delete_scratch(rds, scratch)
         ok = restored.get("DBInstanceStatus") == "available" and bool(restored.get("StorageEncrypted"))
         detail = (
             "restored into a scratch instance: available and encrypted (row checks need a connection inside "
@@ -171,13 +170,20 @@ class AwsBackups:
             else f"the scratch restore is {restored.get('DBInstanceStatus')}, "
             f"encrypted={restored.get('StorageEncrypted')}"
         )
+        # The same backup's AWS Backup recovery point, restored and validated through AWS Backup.
+        validation = self.jobs.validate_restore(role, backup_id)
+        if validation is not None:
+            ok = ok and validation.ok
+            detail += f"; AWS Backup restore job {validation.restore_job}: {validation.status}"
+            if not validation.ok:
+                detail += f" ({validation.message})"
         with translated(f"recording the verdict on {backup_id}"):
             described = rds_probes.snapshot(rds, backup_id) or {}
             rds.add_tags_to_resource(
                 ResourceName=described["DBSnapshotArn"],
                 Tags=[{"Key": VERIFIED_TAG, "Value": f"{'PASS' if ok else 'FAIL'}@{int(time.time())}"}],
             )
-        return Verification(backup_id, role, ok, detail)
+        return Verification(backup_id, role, ok, detail, restore_validation=validation)
 
     def restore(self, role: str, name: str, backup_id: str | None, to_time: float | None) -> Restored:
         rds, facts = self._rds(role), self.platform.region(role)

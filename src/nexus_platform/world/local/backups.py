@@ -484,6 +484,14 @@ class LocalBackups:
     def _verdict(
         self, backup_id: str, role: str, ok: bool, detail: str, tables: tuple[TableCheck, ...] = ()
     ) -> Verification:
+        # The emulated AWS Backup recovery point of the same backup: restored through a restore job that
+        # records this check of the data as its validation result (AWS's restore-testing record).
+        validation = self.jobs.validate_restore(role, backup_id, (ok, detail)) if self.jobs else None
+        if validation is not None and not validation.ok:
+            ok, detail = (
+                False,
+                f"{detail}; AWS Backup restore job {validation.restore_job}: {validation.message}",
+            )
         s3, bucket, key = self.s3(role), self.buckets[role], self._key(backup_id)
         try:
             tags = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]}
@@ -493,7 +501,7 @@ class LocalBackups:
             )
         except ClientError:
             pass  # a backup that is gone has nowhere to record its verdict: the report still says it
-        return Verification(backup_id, role, ok, detail, tables)
+        return Verification(backup_id, role, ok, detail, tables, validation)
 
     def delete(self, backup_id: str, role: str) -> None:
         for suffix in (".dump", ".manifest.json"):

@@ -218,3 +218,11 @@ def scratch_identifier(snapshot_id: str) -> str:
     import hashlib  # noqa: PLC0415
 
     return f"nexus-verify-{hashlib.sha256(snapshot_id.encode()).hexdigest()[:16]}"
+
+
+def delete_scratch(rds: Any, identifier: str) -> None:
+    """Delete a verify's scratch instance, with no final snapshot or automated backups (idempotent)."""
+    if probes.instance(rds, identifier) is not None:
+        rds.delete_db_instance(
+            DBInstanceIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True
+        )
