@@ -12,7 +12,10 @@ primary_availability_zones = ["us-east-1a", "us-east-1b"]
 dr_vpc_cidr                = "10.20.0.0/16"
 dr_availability_zones      = ["eu-west-1a", "eu-west-1b"]
 
-kubernetes_version = "1.32"
+# In EKS standard support until 2027-03-27; STANDARD upgrades the clusters when it ends instead of billing
+# extended support. Every add-on in cicd/argocd/versions.yaml supports 1.35.
+kubernetes_version = "1.35"
+eks_support_type   = "STANDARD"
 
 primary_node_groups = {
   general = {

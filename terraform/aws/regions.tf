@@ -14,6 +14,7 @@ module "primary" {
   vpc_cidr           = local.regions.primary.vpc_cidr
   availability_zones = local.regions.primary.availability_zones
   kubernetes_version = var.kubernetes_version
+  support_type       = var.eks_support_type
   node_groups        = var.primary_node_groups
 
   db = local.db_settings
@@ -45,6 +46,7 @@ module "dr" {
   vpc_cidr           = local.regions.dr.vpc_cidr
   availability_zones = local.regions.dr.availability_zones
   kubernetes_version = var.kubernetes_version
+  support_type       = var.eks_support_type
   node_groups        = var.dr_node_groups
 
   # Cross-region read replica of the primary database (see database.tf).

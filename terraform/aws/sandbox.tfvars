@@ -15,7 +15,7 @@ primary_availability_zones = ["us-east-1a", "us-east-1b"]
 dr_vpc_cidr                = "10.20.0.0/16"
 dr_availability_zones      = ["eu-west-1a", "eu-west-1b"]
 
-kubernetes_version = "1.32"
+kubernetes_version = "1.35"
 
 primary_node_groups = {
   general = {

@@ -129,12 +129,23 @@ variable "dr_availability_zones" {
 # --- compute ------------------------------------------------------------------------------------------------------
 
 variable "kubernetes_version" {
-  description = "EKS Kubernetes version for both clusters: 1.29 or newer (the spec asks for 1.27+; Istio 1.26, pinned in cicd/argocd, supports 1.29+)."
+  description = "EKS Kubernetes version for both clusters: 1.32 or newer (EKS no longer creates 1.31 and older; Istio 1.30, pinned in cicd/argocd, supports 1.32-1.36). Every add-on's supported range in cicd/argocd/versions.yaml must include it."
   type        = string
 
   validation {
-    condition     = can(regex("^1\\.(29|3[0-9])$", var.kubernetes_version))
-    error_message = "kubernetes_version must be 1.29 or newer (the oldest Kubernetes Istio 1.26 supports), written MAJOR.MINOR (e.g. 1.32)."
+    condition     = can(regex("^1\\.(3[2-9])$", var.kubernetes_version))
+    error_message = "kubernetes_version must be 1.32 or newer (EKS creates nothing older, and Istio 1.30 supports 1.32+), written MAJOR.MINOR (e.g. 1.35)."
+  }
+}
+
+variable "eks_support_type" {
+  description = "EKS upgrade policy of both clusters: STANDARD (default: upgraded automatically when the version's standard support ends, so never billed for extended support) or EXTENDED (kept on the version up to 12 more months at $0.60 instead of $0.10 per cluster-hour)."
+  type        = string
+  default     = "STANDARD"
+
+  validation {
+    condition     = contains(["STANDARD", "EXTENDED"], var.eks_support_type)
+    error_message = "eks_support_type must be STANDARD or EXTENDED."
   }
 }
 

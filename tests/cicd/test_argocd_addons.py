@@ -144,6 +144,45 @@ def test_cluster_autoscaler_matches_the_clusters_kubernetes_minor() -> None:
     assert f"{ca.major}.{ca.minor}" == kubernetes
 
 
+def minor(text: str) -> tuple[int, int]:
+    major, minor_ = str(text).split(".")
+    return int(major), int(minor_)
+
+
+def test_every_addon_states_its_kubernetes_range_and_its_source() -> None:
+    for addon, entry in TABLE["addons"].items():
+        supported = entry.get("kubernetes")
+        assert supported is not None, f"{addon} has no kubernetes range"
+        assert set(supported) == {"min", "max", "source"}, addon
+        assert str(supported["source"]).strip(), f"{addon}: the range needs its source"
+        bounds = [minor(b) for b in (supported["min"], supported["max"]) if b is not None]
+        assert bounds == sorted(bounds), f"{addon}: min above max"
+
+
+def outside(cluster: str) -> list[str]:
+    """The add-ons whose supported Kubernetes range does not include `cluster` (MAJOR.MINOR)."""
+    found = []
+    for addon, entry in TABLE["addons"].items():
+        low, high = entry["kubernetes"]["min"], entry["kubernetes"]["max"]
+        if (low is not None and minor(cluster) < minor(low)) or (
+            high is not None and minor(cluster) > minor(high)
+        ):
+            found.append(addon)
+    return found
+
+
+@pytest.mark.parametrize("environment", ["production", "sandbox"])
+def test_the_clusters_kubernetes_version_is_within_every_addons_range(environment: str) -> None:
+    cluster = tfvars(environment)["kubernetes_version"]
+    assert outside(cluster) == [], f"Kubernetes {cluster} ({environment}.tfvars) is outside their ranges"
+
+
+def test_a_version_outside_an_addons_range_is_caught() -> None:
+    """The check itself: the EKS versions before and after the pinned set's common range are refused."""
+    assert "istiod" in outside("1.31") and "cluster-autoscaler" in outside("1.34")
+    assert "external-secrets" in outside("1.36") and "cluster-autoscaler" in outside("1.36")
+
+
 def test_elastic_stack_resources_share_one_version_and_connect() -> None:
     docs = {
         d["kind"]: d

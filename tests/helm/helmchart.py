@@ -14,13 +14,16 @@ from typing import Any
 import helm_python as helm
 import yaml
 from helm_python import _native
+from tests.support import tfvars
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = ROOT / "helm" / "nexus"
 RELEASE = "nexus"
 NAMESPACE = "nexus"
 
-KUBE_VERSIONS = ("1.27", "1.29", "1.31")
+# The chart's oldest supported release, one in between, and the version the platform's clusters run
+# (terraform/aws/production.tfvars), so the chart is validated against the API the clusters serve.
+KUBE_VERSIONS = ("1.27", "1.31", str(tfvars("production")["kubernetes_version"]))
 VALUES_FILES = ("values.yaml", "values-primary.yaml", "values-dr.yaml")
 
 

@@ -51,6 +51,7 @@ run "primary_region_resources" {
     vpc_cidr                = var.primary_vpc_cidr
     availability_zones      = var.primary_availability_zones
     kubernetes_version      = var.kubernetes_version
+    support_type            = var.eks_support_type
     node_groups             = var.primary_node_groups
     db                      = merge(var.db, { backup_retention_days = var.backup_retention_days, deletion_protection = var.deletion_protection })
     cache                   = var.cache
@@ -140,6 +141,11 @@ run "primary_region_resources" {
   assert {
     condition     = aws_eks_cluster.this.vpc_config[0].endpoint_public_access == false && aws_eks_cluster.this.vpc_config[0].endpoint_private_access == true
     error_message = "The EKS API endpoint must be private only."
+  }
+
+  assert {
+    condition     = aws_eks_cluster.this.version == "1.35" && aws_eks_cluster.this.upgrade_policy[0].support_type == "STANDARD"
+    error_message = "The cluster must run Kubernetes 1.35 (in EKS standard support) with upgrade_policy support_type STANDARD."
   }
 
   assert {
@@ -317,6 +323,7 @@ run "dr_region_resources" {
     vpc_cidr                          = var.dr_vpc_cidr
     availability_zones                = var.dr_availability_zones
     kubernetes_version                = var.kubernetes_version
+    support_type                      = var.eks_support_type
     node_groups                       = var.dr_node_groups
     db                                = merge(var.db, { backup_retention_days = var.backup_retention_days, deletion_protection = var.deletion_protection, multi_az = false })
     db_replicate_source_arn           = "arn:aws:rds:us-east-1:123456789012:db:nexus-production-primary"
@@ -402,6 +409,13 @@ run "dr_region_resources" {
   assert {
     condition     = contains([for rule in aws_vpc_security_group_ingress_rule.nodes_from_cluster : rule.from_port], 15017)
     error_message = "The control plane must reach istiod's injection webhook on the nodes (15017)."
+  }
+
+  # Issue 21 item 4: a version in EKS standard support (1.35 until 2027-03-27), and STANDARD upgrade policy so the
+  # cluster is never billed for extended support (EKS's default is EXTENDED).
+  assert {
+    condition     = aws_eks_cluster.this.version == "1.35" && aws_eks_cluster.this.upgrade_policy[0].support_type == "STANDARD"
+    error_message = "The cluster must run Kubernetes 1.35 with upgrade_policy support_type STANDARD."
   }
 
   assert {

@@ -171,13 +171,21 @@ run "kubernetes_too_old" {
   expect_failures = [var.kubernetes_version]
 }
 
-# Istio 1.26 (cicd/argocd) supports Kubernetes 1.29+: 1.28, still valid for EKS, is not for the platform.
-run "kubernetes_1_28_below_istio_minimum" {
+# EKS no longer creates 1.31 (its extended support has ended), and Istio 1.30 (cicd/argocd) supports 1.32+.
+run "kubernetes_1_31_no_longer_created" {
   command = plan
   variables {
-    kubernetes_version = "1.28"
+    kubernetes_version = "1.31"
   }
   expect_failures = [var.kubernetes_version]
+}
+
+run "eks_support_type_unknown" {
+  command = plan
+  variables {
+    eks_support_type = "BASIC"
+  }
+  expect_failures = [var.eks_support_type]
 }
 
 run "db_app_username_is_the_master_user" {

@@ -91,6 +91,12 @@ resource "aws_eks_cluster" "this" {
     }
   }
 
+  # EKS's default is EXTENDED: when standard support of the version ends, the cluster keeps running at the
+  # extended-support price ($0.60 instead of $0.10 per cluster-hour). STANDARD upgrades it automatically instead.
+  upgrade_policy {
+    support_type = var.support_type
+  }
+
   access_config {
     authentication_mode = "API_AND_CONFIG_MAP"
     # The deploying principal must be able to reach the cluster to install workloads afterwards.

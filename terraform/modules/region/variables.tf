@@ -75,13 +75,25 @@ variable "availability_zones" {
 }
 
 variable "kubernetes_version" {
-  description = "EKS Kubernetes minor version, e.g. \"1.29\"."
+  description = "EKS Kubernetes minor version, e.g. \"1.35\"."
   type        = string
 
-  # 1.29 is the oldest release Istio 1.26 (cicd/argocd/versions.yaml) supports.
+  # 1.32 is the oldest release Istio 1.30 (cicd/argocd/versions.yaml) supports; EKS creates nothing older than 1.32
+  # any more (1.31 and older have left extended support).
   validation {
-    condition     = can(regex("^1\\.(29|3[0-9])$", var.kubernetes_version))
-    error_message = "kubernetes_version must be a minor version between 1.29 (the oldest Istio 1.26 supports) and 1.39, e.g. \"1.32\"."
+    condition     = can(regex("^1\\.(3[2-9])$", var.kubernetes_version))
+    error_message = "kubernetes_version must be a minor version between 1.32 (the oldest EKS still creates and Istio 1.30 supports) and 1.39, e.g. \"1.35\"."
+  }
+}
+
+variable "support_type" {
+  description = "EKS upgrade policy: STANDARD (upgrade automatically when standard support ends) or EXTENDED (stay, at the extended-support price)."
+  type        = string
+  default     = "STANDARD"
+
+  validation {
+    condition     = contains(["STANDARD", "EXTENDED"], var.support_type)
+    error_message = "support_type must be STANDARD or EXTENDED."
   }
 }
 

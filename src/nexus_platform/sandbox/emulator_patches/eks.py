@@ -41,7 +41,7 @@ ADDON_CATALOGUE: dict[str, dict[str, str]] = {
     "snapshot-controller": {"type": "storage", "version": "v8.1.0-eksbuild.2"},
 }
 DEFAULT_ADDON_VERSION = "v1.0.0-eksbuild.1"
-KUBERNETES_VERSIONS = [f"1.{minor}" for minor in range(27, 34)]
+KUBERNETES_VERSIONS = [f"1.{minor}" for minor in range(27, 36)]
 
 
 class Addon:
