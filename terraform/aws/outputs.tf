@@ -150,3 +150,17 @@ output "edge_web_acl_arn" {
   description = "ARN of the CLOUDFRONT-scope WAF web ACL attached to the distribution."
   value       = aws_wafv2_web_acl.cloudfront.arn
 }
+
+output "delivery" {
+  description = "How Argo CD reaches the clusters (delivery.tf): its IAM role (EKS Pod Identity in the primary cluster, namespace and ServiceAccounts), who has an access entry on the clusters, and where each cluster's public endpoint admits callers from."
+  value = {
+    argocd_role_arn         = aws_iam_role.argocd.arn
+    argocd_namespace        = local.argocd_namespace
+    argocd_service_accounts = local.argocd_service_accounts
+    cluster_admins          = module.primary.cluster_admin_principals
+    public_access_cidrs = {
+      primary = module.primary.cluster_public_access_cidrs
+      dr      = module.dr.cluster_public_access_cidrs
+    }
+  }
+}

@@ -17,6 +17,10 @@ module "primary" {
   support_type       = var.eks_support_type
   node_groups        = var.primary_node_groups
 
+  # Delivery (delivery.tf): Argo CD runs in this cluster and uses its private endpoint; operators may be listed.
+  public_access_cidrs = var.eks_public_access_cidrs
+  cluster_admins      = local.cluster_admins
+
   db = local.db_settings
 
   cache            = var.cache
@@ -48,6 +52,10 @@ module "dr" {
   kubernetes_version = var.kubernetes_version
   support_type       = var.eks_support_type
   node_groups        = var.dr_node_groups
+
+  # Delivery (delivery.tf): Argo CD reaches this cluster's public endpoint from the primary region's NAT addresses.
+  public_access_cidrs = distinct(concat([for ip in module.primary.nat_public_ips : "${ip}/32"], var.eks_public_access_cidrs))
+  cluster_admins      = local.cluster_admins
 
   # Cross-region read replica of the primary database (see database.tf).
   db                      = local.dr_db_settings

@@ -138,6 +138,28 @@ variable "kubernetes_version" {
   }
 }
 
+variable "eks_public_access_cidrs" {
+  description = "Extra CIDRs (the operators', a CI runner's) admitted to both clusters' EKS API public endpoints. Empty: the primary cluster's API stays private-only and the DR cluster's admits only the primary region's NAT addresses (Argo CD)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.eks_public_access_cidrs : can(cidrhost(c, 0)) && !endswith(c, "/0")])
+    error_message = "Every entry of eks_public_access_cidrs must be an IPv4 CIDR narrower than /0 (e.g. 203.0.113.0/28)."
+  }
+}
+
+variable "cluster_admin_arns" {
+  description = "IAM role or user ARNs of the operators who administer both clusters (an EKS access entry with AmazonEKSClusterAdminPolicy each; Argo CD's role gets one regardless)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.cluster_admin_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", arn))])
+    error_message = "Every entry of cluster_admin_arns must be an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)."
+  }
+}
+
 variable "eks_support_type" {
   description = "EKS upgrade policy of both clusters: STANDARD (default: upgraded automatically when the version's standard support ends, so never billed for extended support) or EXTENDED (kept on the version up to 12 more months at $0.60 instead of $0.10 per cluster-hour)."
   type        = string

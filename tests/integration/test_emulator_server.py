@@ -157,6 +157,39 @@ def test_backup_and_restore_jobs_route_over_http(
     assert (described["Status"], described["ValidationStatus"]) == ("COMPLETED", "SUCCESSFUL")
 
 
+def test_access_entries_route_over_http(emulator: tuple[subprocess.Popen[str], str, dict[str, Any]]) -> None:
+    """A principal ARN in the path holds '/' (role/<name>): every access-entry operation still routes."""
+    _, endpoint, _ = emulator
+    region = "eu-west-1"
+    iam = _client("iam", endpoint, region)
+    trust = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},'
+        '"Action":["sts:AssumeRole","sts:TagSession"]}]}'
+    )
+    role = iam.create_role(RoleName="argocd-http", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    eks = _client("eks", endpoint, region)
+    eks.create_cluster(
+        name="entries",
+        roleArn="arn:aws:iam::123456789012:role/eks",
+        resourcesVpcConfig={"subnetIds": []},
+        accessConfig={"authenticationMode": "API"},
+    )
+    eks.create_access_entry(clusterName="entries", principalArn=role)
+    assert (
+        eks.describe_access_entry(clusterName="entries", principalArn=role)["accessEntry"]["principalArn"]
+        == role
+    )
+    policy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    eks.associate_access_policy(
+        clusterName="entries", principalArn=role, policyArn=policy, accessScope={"type": "cluster"}
+    )
+    listed = eks.list_associated_access_policies(clusterName="entries", principalArn=role)
+    assert [p["policyArn"] for p in listed["associatedAccessPolicies"]] == [policy]
+    eks.disassociate_access_policy(clusterName="entries", principalArn=role, policyArn=policy)
+    eks.delete_access_entry(clusterName="entries", principalArn=role)
+    assert eks.list_access_entries(clusterName="entries")["accessEntries"] == []
+
+
 def test_sigterm_exits_cleanly(emulator: tuple[subprocess.Popen[str], str, dict[str, Any]]) -> None:
     proc, _, _ = emulator
     proc.send_signal(signal.SIGTERM)

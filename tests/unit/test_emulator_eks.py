@@ -295,3 +295,70 @@ def test_list_pod_identity_associations_filters_and_pages(eks: tuple[Any, Any]) 
     rest = client.list_pod_identity_associations(clusterName="c1", maxResults=2, nextToken=first["nextToken"])
     assert [a["serviceAccount"] for a in rest["associations"]] == ["external-secrets"]
     assert "nextToken" not in rest
+
+
+ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def test_access_entry_and_policy_lifecycle(eks: tuple[Any, Any]) -> None:
+    """aws_eks_access_entry + aws_eks_access_policy_association: an entry per principal, a cluster-wide admin
+    policy associated, listed, replaced, removed; the entry is taggable; deleting it removes it."""
+    client, ec2 = eks
+    _cluster(client, ec2, accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"})
+    role = _pod_role()
+    entry = client.create_access_entry(clusterName="c1", principalArn=role, type="STANDARD", tags={"t": "1"})[
+        "accessEntry"
+    ]
+    assert entry["principalArn"] == role and entry["type"] == "STANDARD"
+    assert entry["accessEntryArn"].startswith(f"arn:aws:eks:{REGION}:123456789012:access-entry/c1/role/")
+    assert client.describe_access_entry(clusterName="c1", principalArn=role)["accessEntry"]["tags"] == {
+        "t": "1"
+    }
+    assert client.list_access_entries(clusterName="c1")["accessEntries"] == [role]
+    with pytest.raises(ClientError) as taken:
+        client.create_access_entry(clusterName="c1", principalArn=role)
+    assert taken.value.response["Error"]["Code"] == "ResourceInUseException"
+
+    associated = client.associate_access_policy(
+        clusterName="c1", principalArn=role, policyArn=ADMIN_POLICY, accessScope={"type": "cluster"}
+    )["associatedAccessPolicy"]
+    assert associated["policyArn"] == ADMIN_POLICY and associated["accessScope"]["type"] == "cluster"
+    listed = client.list_associated_access_policies(clusterName="c1", principalArn=role)[
+        "associatedAccessPolicies"
+    ]
+    assert [(p["policyArn"], p["accessScope"]["type"]) for p in listed] == [(ADMIN_POLICY, "cluster")]
+    assert client.list_access_entries(clusterName="c1", associatedPolicyArn=ADMIN_POLICY)[
+        "accessEntries"
+    ] == [role]
+    with pytest.raises(ClientError) as bad:
+        client.associate_access_policy(
+            clusterName="c1",
+            principalArn=role,
+            policyArn="arn:aws:iam::aws:policy/AdministratorAccess",
+            accessScope={"type": "cluster"},
+        )
+    assert bad.value.response["Error"]["Code"] == "InvalidParameterException"
+
+    client.disassociate_access_policy(clusterName="c1", principalArn=role, policyArn=ADMIN_POLICY)
+    assert (
+        client.list_associated_access_policies(clusterName="c1", principalArn=role)[
+            "associatedAccessPolicies"
+        ]
+        == []
+    )
+    client.delete_access_entry(clusterName="c1", principalArn=role)
+    with pytest.raises(ClientError) as gone:
+        client.describe_access_entry(clusterName="c1", principalArn=role)
+    assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_access_entries_need_the_api_authentication_mode_and_an_existing_role(eks: tuple[Any, Any]) -> None:
+    client, ec2 = eks
+    _cluster(client, ec2)  # AWS's default authentication mode: CONFIG_MAP only
+    with pytest.raises(ClientError) as mode:
+        client.create_access_entry(clusterName="c1", principalArn=_pod_role())
+    assert mode.value.response["Error"]["Code"] == "InvalidRequestException"
+    client.update_cluster_config(name="c1", accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"})
+    with pytest.raises(ClientError) as missing:
+        client.create_access_entry(clusterName="c1", principalArn="arn:aws:iam::123456789012:role/missing")
+    assert missing.value.response["Error"]["Code"] == "InvalidParameterException"

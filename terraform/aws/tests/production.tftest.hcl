@@ -685,6 +685,76 @@ run "outputs_for_the_cli" {
 }
 
 # The sandbox switches change waiting and endpoints, plus what deletion protection implies - nothing else.
+override_resource {
+  target          = module.primary.aws_eip.nat
+  override_during = plan
+  values          = { public_ip = "198.51.100.7" }
+}
+
+override_resource {
+  target          = aws_iam_role.argocd
+  override_during = plan
+  values          = { arn = "arn:aws:iam::123456789012:role/nexus-production-argocd" }
+}
+
+# Issue 21 item 1: Argo CD in the primary cluster delivers to both clusters (delivery.tf).
+run "delivery_reaches_both_clusters" {
+  command = plan
+
+  # Its role, by EKS Pod Identity, only for Argo CD's ServiceAccounts in the primary cluster.
+  assert {
+    condition = (
+      toset(keys(aws_eks_pod_identity_association.argocd)) == toset(["argocd-application-controller", "argocd-server", "argocd-applicationset-controller"]) &&
+      alltrue([for a in aws_eks_pod_identity_association.argocd : a.cluster_name == "nexus-production-primary" && a.namespace == "argocd" && a.role_arn == aws_iam_role.argocd.arn])
+    )
+    error_message = "Argo CD's ServiceAccounts in the primary cluster must get its role through EKS Pod Identity."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.argocd_assume.statement :
+      anytrue([for p in s.principals : contains(p.identifiers, "pods.eks.amazonaws.com")]) &&
+      anytrue([for c in s.condition : c.variable == "aws:RequestTag/eks-cluster-name" && toset(c.values) == toset(["nexus-production-primary"])]) &&
+      anytrue([for c in s.condition : c.variable == "aws:RequestTag/kubernetes-namespace" && toset(c.values) == toset(["argocd"])])
+    ])
+    error_message = "Only Argo CD's pods in the primary cluster may assume its role."
+  }
+
+  # An access entry in both clusters; the DR cluster's API admits the primary's NAT address, the primary's stays
+  # private (no operator CIDRs in production.tfvars).
+  assert {
+    condition = (
+      module.primary.cluster_admin_principals["argocd"] == "arn:aws:iam::123456789012:role/nexus-production-argocd" &&
+      module.dr.cluster_admin_principals["argocd"] == "arn:aws:iam::123456789012:role/nexus-production-argocd"
+    )
+    error_message = "Argo CD's role needs an access entry in both clusters."
+  }
+
+  assert {
+    condition     = module.dr.cluster_public_access_cidrs == tolist(["198.51.100.7/32"]) && length(module.primary.cluster_public_access_cidrs) == 0
+    error_message = "The DR cluster's API must admit exactly the primary region's NAT addresses; the primary's stays private."
+  }
+}
+
+run "operators_are_admitted_where_listed" {
+  command = plan
+
+  variables {
+    eks_public_access_cidrs = ["203.0.113.0/28"]
+    cluster_admin_arns      = ["arn:aws:iam::123456789012:role/platform-oncall"]
+  }
+
+  assert {
+    condition = (
+      module.primary.cluster_public_access_cidrs == tolist(["203.0.113.0/28"]) &&
+      module.dr.cluster_public_access_cidrs == tolist(["198.51.100.7/32", "203.0.113.0/28"]) &&
+      module.dr.cluster_admin_principals["admin-0"] == "arn:aws:iam::123456789012:role/platform-oncall" &&
+      module.primary.cluster_admin_principals["admin-0"] == "arn:aws:iam::123456789012:role/platform-oncall"
+    )
+    error_message = "Operators' CIDRs and roles must be admitted to both clusters."
+  }
+}
+
 run "sandbox_switches" {
   command = plan
 

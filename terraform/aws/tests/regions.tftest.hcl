@@ -337,6 +337,9 @@ run "dr_region_resources" {
     origin_verify_secret              = "test-origin-verify-0123456789"
     log_retention_days                = var.log_retention_days
     alb_deletion_protection           = var.deletion_protection
+    # As the root passes them (delivery.tf): the primary region's NAT addresses, Argo CD's role.
+    public_access_cidrs = ["198.51.100.7/32", "198.51.100.8/32"]
+    cluster_admins      = { argocd = "arn:aws:iam::123456789012:role/nexus-production-argocd" }
   }
 
   override_resource {
@@ -411,6 +414,27 @@ run "dr_region_resources" {
     error_message = "The control plane must reach istiod's injection webhook on the nodes (15017)."
   }
 
+  # Issue 21 item 1: Argo CD (in the primary cluster) can deliver here: the public endpoint admits exactly the
+  # primary region's NAT addresses, and its role has a cluster-wide admin access entry.
+  assert {
+    condition = (
+      aws_eks_cluster.this.vpc_config[0].endpoint_public_access == true &&
+      aws_eks_cluster.this.vpc_config[0].endpoint_private_access == true &&
+      toset(aws_eks_cluster.this.vpc_config[0].public_access_cidrs) == toset(["198.51.100.7/32", "198.51.100.8/32"])
+    )
+    error_message = "The DR cluster's API must be public for exactly the listed addresses (and private inside the VPC)."
+  }
+
+  assert {
+    condition = (
+      aws_eks_access_entry.admins["argocd"].principal_arn == "arn:aws:iam::123456789012:role/nexus-production-argocd" &&
+      aws_eks_access_entry.admins["argocd"].type == "STANDARD" &&
+      aws_eks_access_policy_association.admins["argocd"].policy_arn == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy" &&
+      aws_eks_access_policy_association.admins["argocd"].access_scope[0].type == "cluster"
+    )
+    error_message = "Argo CD's role needs an access entry with AmazonEKSClusterAdminPolicy on the whole cluster."
+  }
+
   # Issue 21 item 4: a version in EKS standard support (1.35 until 2027-03-27), and STANDARD upgrade policy so the
   # cluster is never billed for extended support (EKS's default is EXTENDED).
   assert {
@@ -428,7 +452,7 @@ run "dr_region_resources" {
   }
 
   assert {
-    condition     = aws_eks_cluster.this.vpc_config[0].endpoint_public_access == false && aws_eks_cluster.this.encryption_config[0].provider[0].key_arn == "arn:aws:kms:eu-west-1:123456789012:key/dr-data"
+    condition     = aws_eks_cluster.this.encryption_config[0].provider[0].key_arn == "arn:aws:kms:eu-west-1:123456789012:key/dr-data"
     error_message = "DR EKS: private endpoint, secrets encrypted with the DR key."
   }
 

@@ -180,6 +180,22 @@ run "kubernetes_1_31_no_longer_created" {
   expect_failures = [var.kubernetes_version]
 }
 
+run "eks_api_open_to_the_internet" {
+  command = plan
+  variables {
+    eks_public_access_cidrs = ["0.0.0.0/0"]
+  }
+  expect_failures = [var.eks_public_access_cidrs]
+}
+
+run "cluster_admin_not_an_iam_arn" {
+  command = plan
+  variables {
+    cluster_admin_arns = ["oncall"]
+  }
+  expect_failures = [var.cluster_admin_arns]
+}
+
 run "eks_support_type_unknown" {
   command = plan
   variables {

@@ -70,6 +70,7 @@ resource "aws_iam_role_policy" "eks_cluster_kms" {
 }
 
 resource "aws_eks_cluster" "this" {
+  #checkov:skip=CKV_AWS_39:The public endpoint is on only where public_access_cidrs lists callers (the DR cluster: the primary region's NAT addresses, for Argo CD), never 0.0.0.0/0 (validated); otherwise private-only.
   name     = local.cluster_name
   role_arn = aws_iam_role.eks_cluster.arn
   version  = var.kubernetes_version
@@ -80,7 +81,10 @@ resource "aws_eks_cluster" "this" {
     subnet_ids              = [for az in var.availability_zones : aws_subnet.private[az].id]
     security_group_ids      = [aws_security_group.cluster.id]
     endpoint_private_access = true
-    endpoint_public_access  = false
+    # Public only where a caller outside the VPC must deliver (the DR cluster, for Argo CD in the primary), and
+    # then only from the listed addresses; the API still requires an IAM identity with an access entry.
+    endpoint_public_access = length(var.public_access_cidrs) > 0
+    public_access_cidrs    = length(var.public_access_cidrs) > 0 ? var.public_access_cidrs : null
   }
 
   encryption_config {

@@ -22,6 +22,21 @@ output "private_subnet_ids" {
   value       = { for az, s in aws_subnet.private : az => s.id }
 }
 
+output "nat_public_ips" {
+  description = "The public addresses of the region's NAT gateways: where the region's workloads (e.g. Argo CD) reach the internet from."
+  value       = [for az in sort(keys(aws_eip.nat)) : aws_eip.nat[az].public_ip]
+}
+
+output "cluster_admin_principals" {
+  description = "The principals with an EKS access entry and AmazonEKSClusterAdminPolicy on the cluster, by name."
+  value       = { for k, e in aws_eks_access_entry.admins : k => e.principal_arn }
+}
+
+output "cluster_public_access_cidrs" {
+  description = "Where the EKS API's public endpoint admits callers from (empty: the endpoint is private-only)."
+  value       = var.public_access_cidrs
+}
+
 output "nat_gateway_ids" {
   description = "NAT gateway IDs keyed by availability zone name (one per AZ)."
   value       = { for az, n in aws_nat_gateway.this : az => n.id }

@@ -97,6 +97,28 @@ variable "support_type" {
   }
 }
 
+variable "public_access_cidrs" {
+  description = "CIDRs allowed to reach the EKS API's public endpoint; empty keeps the endpoint private-only. The DR cluster lists the primary region's NAT addresses here so Argo CD (in the primary cluster) can deliver to it."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.public_access_cidrs : can(cidrhost(c, 0)) && !endswith(c, "/0")])
+    error_message = "Every entry of public_access_cidrs must be an IPv4 CIDR narrower than /0 (e.g. 203.0.113.10/32): the API must never be open to the internet."
+  }
+}
+
+variable "cluster_admins" {
+  description = "EKS access entries with the AmazonEKSClusterAdminPolicy, keyed by a short name: the principal ARNs (IAM roles or users) that may administer the cluster (Argo CD's role, the operators' roles)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for arn in values(var.cluster_admins) : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", arn))])
+    error_message = "Every value of cluster_admins must be an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)."
+  }
+}
+
 variable "node_groups" {
   description = "EKS managed node groups keyed by a short name (becomes part of the node group name): instance types, scaling bounds, capacity type (ON_DEMAND or SPOT) and root volume size in GiB."
   type = map(object({

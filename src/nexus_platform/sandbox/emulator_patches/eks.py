@@ -19,7 +19,12 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 from moto.ec2.models import ec2_backends
 from moto.eks import urls as eks_urls
-from moto.eks.exceptions import InvalidParameterException, ResourceInUseException, ResourceNotFoundException
+from moto.eks.exceptions import (
+    InvalidParameterException,
+    InvalidRequestException,
+    ResourceInUseException,
+    ResourceNotFoundException,
+)
 from moto.eks.models import Cluster, EKSBackend, Nodegroup
 from moto.eks.responses import EKSResponse
 from moto.iam.exceptions import NotFoundException as IamNotFound
@@ -378,6 +383,194 @@ def list_pod_identity_associations(self: EKSResponse) -> ActionResult:
     return ActionResult(result)
 
 
+# --- access entries -----------------------------------------------------------------------------------------
+
+#: EKS's access policies (ListAccessPolicies); an association must name one of them.
+ACCESS_POLICIES = frozenset(
+    {
+        "AmazonEKSClusterAdminPolicy",
+        "AmazonEKSAdminPolicy",
+        "AmazonEKSEditPolicy",
+        "AmazonEKSViewPolicy",
+        "AmazonEKSAdminViewPolicy",
+    }
+)
+
+
+class AccessEntry:
+    """An EKS access entry (API shape `AccessEntry`) and the access policies associated with it."""
+
+    def __init__(self, backend: EKSBackend, cluster: Cluster, params: dict[str, Any]) -> None:
+        principal: str = params["principalArn"]
+        # AWS: access-entry/<cluster>/<role|user>/<account>/<name>/<uuid>
+        kind, _, name = principal.split(":", 5)[5].partition("/")
+        self.access_entry_arn = (
+            f"arn:{backend.partition}:eks:{backend.region_name}:{backend.account_id}:access-entry/"
+            f"{cluster.name}/{kind}/{backend.account_id}/{name}/{uuid.uuid4()}"
+        )
+        self.cluster_name = cluster.name
+        self.principal_arn = principal
+        self.type: str = params.get("type") or "STANDARD"
+        self.kubernetes_groups: list[str] = list(params.get("kubernetesGroups") or [])
+        # AWS derives the Kubernetes user name from the principal when none is given.
+        self.username: str = params.get("username") or f"{principal}"
+        self.tags: dict[str, str] = dict(params.get("tags") or {})
+        self.created_at = self.modified_at = utcnow()
+        self.policies: dict[str, dict[str, Any]] = {}
+
+    def shape(self) -> dict[str, Any]:
+        return {
+            "clusterName": self.cluster_name,
+            "principalArn": self.principal_arn,
+            "kubernetesGroups": self.kubernetes_groups,
+            "accessEntryArn": self.access_entry_arn,
+            "createdAt": self.created_at,
+            "modifiedAt": self.modified_at,
+            "tags": self.tags,
+            "username": self.username,
+            "type": self.type,
+        }
+
+
+def _access_entries(cluster: Cluster) -> dict[str, AccessEntry]:
+    return kept(cluster, "nexus_access_entries")
+
+
+def _access_entry(cluster: Cluster, principal_arn: str) -> AccessEntry:
+    try:
+        return _access_entries(cluster)[principal_arn]
+    except KeyError:
+        raise ResourceNotFoundException(
+            clusterName=cluster.name,
+            message="The specified principalArn could not be found. You can view your available access "
+            f"entries with 'list-access-entries'. ({principal_arn})",
+        ) from None
+
+
+def _require_principal(backend: EKSBackend, principal_arn: str) -> None:
+    """AWS refuses an access entry for a principal that is not an IAM role or user ARN."""
+    parts = principal_arn.split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith(("role/", "user/")):
+        raise InvalidParameterException(
+            message=f"The principalArn parameter format is not valid: {principal_arn}"
+        )
+    if parts[5].startswith("role/"):
+        _require_role(backend, principal_arn)
+
+
+def create_access_entry(self: EKSResponse) -> ActionResult:
+    """CreateAccessEntry: moto has no access entries, so aws_eks_access_entry could not be created. As AWS:
+    one per principal of a cluster, the principal must be an existing IAM role (or a user), and the cluster's
+    authentication mode must admit the API."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    mode = (getattr(cluster, "access_config", None) or {}).get("authenticationMode", "CONFIG_MAP")
+    if mode == "CONFIG_MAP":
+        raise InvalidRequestException(
+            message="The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to "
+            "perform this operation."
+        )
+    params = {
+        key: self._get_param(key) for key in ("principalArn", "kubernetesGroups", "tags", "username", "type")
+    }
+    if params["principalArn"] in _access_entries(cluster):
+        raise ResourceInUseException(
+            clusterName=cluster.name,
+            message="The specified access entry resource is already in use on this cluster.",
+        )
+    _require_principal(self.eks_backend, params["principalArn"])
+    entry = AccessEntry(self.eks_backend, cluster, params)
+    _access_entries(cluster)[entry.principal_arn] = entry
+    return ActionResult({"accessEntry": entry.shape()})
+
+
+def describe_access_entry(self: EKSResponse) -> ActionResult:
+    """DescribeAccessEntry: see create_access_entry."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    return ActionResult({"accessEntry": _access_entry(cluster, self._get_param("principalArn")).shape()})
+
+
+def update_access_entry(self: EKSResponse) -> ActionResult:
+    """UpdateAccessEntry: the Kubernetes groups and user name of an entry."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    entry = _access_entry(cluster, self._get_param("principalArn"))
+    if self._get_param("kubernetesGroups") is not None:
+        entry.kubernetes_groups = list(self._get_param("kubernetesGroups"))
+    if self._get_param("username"):
+        entry.username = self._get_param("username")
+    entry.modified_at = utcnow()
+    return ActionResult({"accessEntry": entry.shape()})
+
+
+def delete_access_entry(self: EKSResponse) -> ActionResult:
+    """DeleteAccessEntry: removes the entry and its access policy associations."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    entry = _access_entry(cluster, self._get_param("principalArn"))
+    del _access_entries(cluster)[entry.principal_arn]
+    return EmptyResult()
+
+
+def list_access_entries(self: EKSResponse) -> ActionResult:
+    """ListAccessEntries: the principals with an entry (optionally only those with a given policy)."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    wanted = self._get_param("associatedPolicyArn")
+    principals = [
+        e.principal_arn for e in _access_entries(cluster).values() if not wanted or wanted in e.policies
+    ]
+    return ActionResult({"accessEntries": principals})
+
+
+def associate_access_policy(self: EKSResponse) -> ActionResult:
+    """AssociateAccessPolicy: one of EKS's access policies for the whole cluster or some namespaces; an
+    association of the same policy is replaced (AWS updates its scope)."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    entry = _access_entry(cluster, self._get_param("principalArn"))
+    policy_arn: str = self._get_param("policyArn") or ""
+    if policy_arn.rsplit("/", 1)[-1] not in ACCESS_POLICIES or ":cluster-access-policy/" not in policy_arn:
+        raise InvalidParameterException(message=f"The policyArn parameter is not valid: {policy_arn}")
+    scope = dict(self._get_param("accessScope") or {})
+    if scope.get("type") not in ("cluster", "namespace"):
+        raise InvalidParameterException(message="accessScope.type must be cluster or namespace")
+    if scope["type"] == "namespace" and not scope.get("namespaces"):
+        raise InvalidParameterException(message="A namespace access scope needs at least one namespace")
+    now = utcnow()
+    earlier = entry.policies.get(policy_arn)
+    association = {
+        "policyArn": policy_arn,
+        "accessScope": {"type": scope["type"], "namespaces": list(scope.get("namespaces") or [])},
+        "associatedAt": earlier["associatedAt"] if earlier else now,
+        "modifiedAt": now,
+    }
+    entry.policies[policy_arn] = association
+    return ActionResult(
+        {
+            "clusterName": cluster.name,
+            "principalArn": entry.principal_arn,
+            "associatedAccessPolicy": association,
+        }
+    )
+
+
+def list_associated_access_policies(self: EKSResponse) -> ActionResult:
+    """ListAssociatedAccessPolicies: the entry's policies (one page)."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    entry = _access_entry(cluster, self._get_param("principalArn"))
+    return ActionResult(
+        {
+            "clusterName": cluster.name,
+            "principalArn": entry.principal_arn,
+            "associatedAccessPolicies": list(entry.policies.values()),
+        }
+    )
+
+
+def disassociate_access_policy(self: EKSResponse) -> ActionResult:
+    """DisassociateAccessPolicy: removes one policy from the entry (idempotent, as AWS)."""
+    cluster = _cluster(self.eks_backend, self._get_param("name"))
+    entry = _access_entry(cluster, self._get_param("principalArn"))
+    entry.policies.pop(self._get_param("policyArn"), None)
+    return EmptyResult()
+
+
 # --- updates ------------------------------------------------------------------------------------------------
 
 
@@ -657,6 +850,9 @@ def _find_taggable(backend: EKSBackend, arn: str) -> Any:
         for association in _associations(cluster).values():
             if association.association_arn == arn:
                 return association
+        for entry in _access_entries(cluster).values():
+            if entry.access_entry_arn == arn:
+                return entry
         for profile in cluster.fargate_profiles.values():
             if profile.fargate_profile_arn == arn:
                 return profile
@@ -712,6 +908,10 @@ def apply() -> None:
             "{0}/clusters/(?P<name>[^/]+)/node-groups/(?P<nodegroupName>[^/]+)/update-version$": dispatch,
             "{0}/clusters/(?P<name>[^/]+)/pod-identity-associations$": dispatch,
             "{0}/clusters/(?P<name>[^/]+)/pod-identity-associations/(?P<associationId>[^/]+)$": dispatch,
+            # A principal ARN holds '/' (role/<name>), so the access-entry paths take everything after the
+            # prefix; moto's router then matches the operation from the SDK's request URIs.
+            "{0}/clusters/(?P<name>[^/]+)/access-entries$": dispatch,
+            "{0}/clusters/(?P<name>[^/]+)/access-entries/(?P<rest>.+)$": dispatch,
         },
     )
     for func in (
@@ -726,6 +926,14 @@ def apply() -> None:
         update_pod_identity_association,
         delete_pod_identity_association,
         list_pod_identity_associations,
+        create_access_entry,
+        describe_access_entry,
+        update_access_entry,
+        delete_access_entry,
+        list_access_entries,
+        associate_access_policy,
+        list_associated_access_policies,
+        disassociate_access_policy,
         describe_update,
         list_updates,
         update_cluster_version,
