@@ -89,7 +89,9 @@ def _as_list(value: Any) -> list[Any]:
 
 def test_workload_identities_are_bound_to_their_service_accounts(sandbox: dict[str, Any]) -> None:
     """The nexus-api IRSA role (helm/nexus serviceAccount.roleArn) trusts exactly nexus/nexus-api of its
-    region's cluster, and the cluster add-ons have their Pod Identity associations."""
+    region's cluster, the cluster add-ons have their Pod Identity associations, and Argo CD (primary cluster)
+    its own, with an admin access entry in both clusters."""
+    delivery = sandbox["outputs"]["delivery"]
     for role in ("primary", "dr"):
         region, info = regional(sandbox, role)
         iam = sandbox["plane"].client("iam", region)
@@ -113,11 +115,27 @@ def test_workload_identities_are_bound_to_their_service_accounts(sandbox: dict[s
         assert set(statement["Condition"]) == {"StringEquals"}
 
         associations = eks.list_pod_identity_associations(clusterName=info["cluster_name"])["associations"]
+        # Argo CD runs in the primary cluster only (terraform/aws/delivery.tf).
+        argocd = (
+            {("argocd", sa) for sa in delivery["argocd_service_accounts"]} if role == "primary" else set()
+        )
         assert {(a["namespace"], a["serviceAccount"]) for a in associations} == {
             ("kube-system", "aws-load-balancer-controller"),
             ("kube-system", "cluster-autoscaler"),
             ("external-secrets", "external-secrets"),
+            *argocd,
         }
+        # Argo CD's role administers both clusters through an access entry (not the aws-auth ConfigMap).
+        assert (
+            delivery["argocd_role_arn"]
+            in eks.list_access_entries(clusterName=info["cluster_name"])["accessEntries"]
+        )
+        policies = eks.list_associated_access_policies(
+            clusterName=info["cluster_name"], principalArn=delivery["argocd_role_arn"]
+        )["associatedAccessPolicies"]
+        assert [(p["policyArn"].rsplit("/", 1)[1], p["accessScope"]["type"]) for p in policies] == [
+            ("AmazonEKSClusterAdminPolicy", "cluster")
+        ]
 
 
 def test_doctor_finds_the_applied_platform_healthy(sandbox: dict[str, Any]) -> None:
