@@ -17,6 +17,7 @@ from rich.table import Table
 
 from nexus_platform import connect as choose
 from nexus_platform import model
+from nexus_platform.commands import drill as drill_command
 from nexus_platform.commands.common import EnvOption, Output, OutputOption, console
 from nexus_platform.commands.reach import (
     ApiUrlOption,
@@ -33,8 +34,10 @@ from nexus_platform.runbooks import watch as watching
 from nexus_platform.runbooks.readiness import readiness
 
 app = typer.Typer(
-    help="Disaster recovery: readiness, failover to the DR region, failback.", no_args_is_help=True
+    help="Disaster recovery: readiness, failover to the DR region, failback, the measured drill.",
+    no_args_is_help=True,
 )
+app.command("drill")(drill_command.drill)
 
 OutputsOption = Annotated[
     Path | None,
