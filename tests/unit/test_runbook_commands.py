@@ -32,9 +32,7 @@ _SOURCE_MENTION = re.compile(r"`(nexus [^`\n]+)`|\((nexus [a-z][^)\n]*)\)")
 CLI = [sys.executable, "-c", "from nexus_platform.cli import main; main()"]
 
 # Named by the runbooks, not implemented yet (the DR drill, backup and scaling issues add them).
-PENDING = {
-    "dr drill",
-}
+PENDING: set[str] = set()  # empty: every command the runbooks and alerts name exists
 
 # `nexus` as a command word: not part of a longer name (nexus-api, nexus_ops_..., .../nexus-platform) and not
 # kubectl's namespace argument (`kubectl -n nexus get pods`). Then up to two command words.
