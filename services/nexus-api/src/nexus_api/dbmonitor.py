@@ -72,11 +72,11 @@ class DatabaseMonitor:
         self._task = asyncio.create_task(self._run(), name="nexus-api-db-monitor")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            # Not awaited under suppress(CancelledError): that would also swallow a cancellation of stop().
+            await asyncio.wait({task})
         await self._close()
 
     def note_read_only(self) -> None:
@@ -93,8 +93,11 @@ class DatabaseMonitor:
 
     async def _run(self) -> None:
         while True:
+            # asyncio.timeout, not asyncio.wait_for: on Python 3.11 wait_for drops a cancellation that arrives
+            # just after the event fired, and stop() then waited for ever (seen in CI).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.check_once()

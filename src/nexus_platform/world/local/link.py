@@ -235,9 +235,9 @@ class _Pipe(asyncio.BufferedProtocol):
         upstream.peer = self
         target = self.route.upstream
         try:
-            await asyncio.wait_for(
-                asyncio.get_running_loop().create_connection(lambda: upstream, target.host, target.port), 10
-            )
+            # asyncio.timeout, not wait_for: 3.11's wait_for can drop a cancellation (the link stopping).
+            async with asyncio.timeout(10):
+                await asyncio.get_running_loop().create_connection(lambda: upstream, target.host, target.port)
         except (OSError, TimeoutError) as exc:
             log.warning("upstream unreachable", extra={"route": self.route.name, "error": str(exc)})
             self.abort()
@@ -513,7 +513,8 @@ class Link:
 
     async def _serve_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            status, body, ctype = await asyncio.wait_for(self._handle(reader), 10)
+            async with asyncio.timeout(10):
+                status, body, ctype = await self._handle(reader)
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, ValueError):
             status, body, ctype = _reply(400, {"error": "malformed HTTP request"})
         head = (
