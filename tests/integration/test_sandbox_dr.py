@@ -262,7 +262,7 @@ def test_watch_fails_over_a_killed_primary_and_failback_restores_it(sandbox: dic
     report = json.loads(result.stdout)
     assert report["outcome"] == "complete"
     assert report["topology_after"]["database"]["dr"] == "primary"
-    print(f"\nwatch: failover RTO from the first failed probe {report['rto_seconds']} s")
+    print(f"\nwatch: failover RTO from the first failed check {report['rto_seconds']} s")
     # The repository's NexusRegionDown (its `for:` shortened by sandbox.toml) fires in Alertmanager.
     alertmanager = f"http://127.0.0.1:{model.sandbox_config().alertmanager_port}/api/v2/alerts"
     primary_region = plane.region("primary")

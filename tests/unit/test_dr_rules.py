@@ -4,6 +4,7 @@ exercises all of them. The same rules run on the sandbox's and the emulator's wo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -45,6 +46,8 @@ class Fake:
     roles: dict[str, str] = field(default_factory=lambda: {"primary": "primary", "dr": "replica"})
     dr_lag: Lag = field(default_factory=lambda: Lag(0, 1.0, True))
     edge: list[str] = field(default_factory=list)  # successive answers for the primary's health
+    # Successive counts of failed checks the edge reports for the primary (None: it reports none).
+    counts: list[int] | None = None
     sizes: dict[str, int] = field(default_factory=lambda: {"primary": 1, "dr": 1})
 
     def role(self, role: str) -> str:
@@ -55,6 +58,11 @@ class Fake:
 
     def health(self, role: str) -> str:
         return self.edge.pop(0) if role == "primary" and self.edge else "healthy"
+
+    def failed_checks(self, role: str) -> int | None:
+        if self.counts is None or role != "primary":
+            return None
+        return self.counts.pop(0) if self.counts else 0
 
     def serving(self) -> str | None:
         return "primary"
@@ -109,16 +117,64 @@ def test_the_rpo_verdict() -> None:
 
 
 def detector(
-    fake: Fake, *, last: float | None = None, force: bool = False, now: float = 10_000.0
+    fake: Fake,
+    *,
+    last: float | None = None,
+    force: bool = False,
+    now: float = 10_000.0,
+    clock: Callable[[], float] | None = None,
+    threshold: int = 3,
 ) -> watch.Detector:
     return watch.Detector(
         target(fake),
-        threshold=3,
+        threshold=threshold,
         cooldown_seconds=3600,
         last_failover=lambda: last,
         force=force,
-        clock=lambda: now,
+        check_interval=1.0,
+        clock=clock or (lambda: now),
     )
+
+
+def test_where_the_edge_counts_its_failed_checks_the_watch_acts_on_its_count() -> None:
+    """No second count on top of the edge's: the third failed check of the edge is the failover."""
+    fake = Fake(
+        edge=["healthy", "healthy", "healthy", "healthy", "unhealthy"],
+        counts=[0, 1, 1, 2, 3],
+    )
+    d = detector(fake)
+    actions = [d.check().action for _ in range(5)]
+    assert actions == ["healthy", "suspect", "suspect", "suspect", "fail-over"]
+    assert d.edge_counts is True and d.first_failure == 10_000.0
+
+
+def test_a_failure_first_seen_late_is_dated_from_the_edges_first_failed_check() -> None:
+    # The watch started (or looked) when the edge had already counted 3: the first failed 2 checks ago.
+    d = detector(Fake(edge=["unhealthy"], counts=[3]))
+    decision = d.check()
+    assert decision.action == "fail-over"
+    assert decision.first_failure == 10_000.0 - 2 * 1.0
+
+
+def test_a_new_streak_of_failures_restarts_the_clock() -> None:
+    now = [100.0]
+    d = detector(Fake(edge=["healthy"] * 4, counts=[1, 2, 1, 2]), clock=lambda: now[0])
+    firsts = []
+    for _ in range(4):
+        firsts.append(d.check().first_failure)
+        now[0] += 1.0
+    assert firsts == [100.0, 100.0, 102.0, 102.0]
+
+
+def test_more_failures_than_the_edges_threshold_go_on_counting_checks_while_it_is_down() -> None:
+    now = [10.0]
+    d = detector(Fake(edge=["unhealthy"] * 4, counts=[3] * 4), clock=lambda: now[0], threshold=5)
+    decisions = []
+    for step in (0.5, 0.5, 1.0, 0.0):
+        decisions.append(d.check())
+        now[0] += step
+    assert [x.count for x in decisions] == [3, 3, 4, 5]
+    assert [x.action for x in decisions] == ["suspect", "suspect", "suspect", "fail-over"]
 
 
 def test_three_failed_checks_in_a_row_declare_the_primary_failed() -> None:

@@ -24,6 +24,7 @@ from nexus_platform.world.local.haproxy import (
     RegionPool,
     Runtime,
     Server,
+    ServerState,
     check_config,
     command,
     edge_proxy,
@@ -94,13 +95,13 @@ class Sandbox:
         return self.get()[1]
 
 
-def wait_for(condition: Callable[[], bool], within: float, what: str) -> float:
+def wait_for(condition: Callable[[], bool], within: float, what: str, poll: float = 0.05) -> float:
     """Seconds until `condition` held; fails the test if it did not within `within` seconds."""
     start = time.monotonic()
     while time.monotonic() - start < within:
         if condition():
             return time.monotonic() - start
-        time.sleep(0.05)
+        time.sleep(poll)
     pytest.fail(f"not within {within:.1f} s: {what}")
 
 
@@ -252,6 +253,45 @@ def test_failover_to_dr_and_back_when_primary_readiness_fails(sandbox: Sandbox) 
     wait_for(lambda: sandbox.region() == PRIMARY, 2 * HEALTH.rise * interval + MARGIN, "back to primary")
     assert {sandbox.get()[1] for _ in range(10)} == {PRIMARY}
     assert sandbox.runtime.serving_region() == PRIMARY
+
+
+def test_the_edge_counts_consecutive_failed_checks_up_to_its_threshold(sandbox: Sandbox) -> None:
+    """What `nexus dr watch` reads instead of counting on top of the edge: 1, 2, ... failed checks while the
+    primary is still UP, `fall` once it is DOWN, 0 again once a check passes."""
+    assert sandbox.runtime.region_state(PRIMARY).failed_checks == 0
+    for name in ("a1", "a2"):
+        sandbox.apps[name].ready_status = 503
+    seen: list[tuple[str, int]] = []
+
+    def down() -> bool:
+        state = sandbox.runtime.region_state(PRIMARY)
+        if not seen or seen[-1] != (state.state, state.failed_checks):
+            seen.append((state.state, state.failed_checks))
+        return state.state == "DOWN"
+
+    wait_for(
+        down, HEALTH.fall * HEALTH.interval_ms / 1000 + MARGIN, "the primary DOWN at the edge", poll=0.02
+    )
+    assert seen == [("UP", 0), ("UP", 1), ("DOWN", HEALTH.fall)], seen
+    for name in ("a1", "a2"):
+        sandbox.apps[name].ready_status = 200
+    wait_for(
+        lambda: sandbox.runtime.region_state(PRIMARY).state == "UP",
+        2 * HEALTH.rise * HEALTH.interval_ms / 1000 + MARGIN,
+        "the primary UP again",
+    )
+    assert sandbox.runtime.region_state(PRIMARY).failed_checks == 0
+
+
+def test_failed_checks_of_states_without_a_count() -> None:
+    def state(status: str, health: int) -> ServerState:
+        return ServerState("edge", PRIMARY, status.split(maxsplit=1)[0], status, "", False, "", health, 3, 3)
+
+    assert [state(s, h).failed_checks for s, h in [("UP", 5), ("UP 2/3", 4), ("UP 1/3", 3)]] == [0, 1, 2]
+    assert state("DOWN", 0).failed_checks == 3
+    assert state("DOWN 1/3", 1).failed_checks == 3  # rising again: still down
+    assert state("MAINT", 5).failed_checks == 0  # drained: not checked
+    assert ServerState("edge", PRIMARY, "UP", "no check", "", False, "").failed_checks == 0
 
 
 def test_one_unhealthy_instance_leaves_its_regional_lb_not_the_region(sandbox: Sandbox) -> None:

@@ -235,12 +235,17 @@ def watch(
     env: EnvOption = "sandbox",
     outputs: OutputsOption = None,
     interval: Annotated[
-        float | None, typer.Option(help="seconds between probes (default: the edge's health-check interval)")
+        float | None,
+        typer.Option(
+            help="seconds between readings of the edge (default: a fifth of its check interval where the "
+            "edge counts its failed checks, the sandbox's; else the check interval)"
+        ),
     ] = None,
     failures: Annotated[
         int | None,
         typer.Option(
-            min=1, help="consecutive failed probes that declare the primary failed (default: Terraform's)"
+            min=1,
+            help="consecutive failed health checks that declare the primary failed (default: Terraform's)",
         ),
     ] = None,
     cooldown: Annotated[
@@ -260,17 +265,18 @@ def watch(
 ) -> None:
     """Watch the primary region from the edge's point of view and fail over when it has failed.
 
-    Declares it failed after N consecutive failed probes; never fails over when the DR replica is unhealthy or
-    behind by more than the RPO budget (unless --force), nor twice in one cool-down window (not even forced).
-    The failover's RTO starts at the first failed probe. Without --execute it only says what it would do.
+    Declares it failed after N consecutive failed health checks, counted by the edge itself where it keeps
+    the count (the sandbox: no second count on top of the edge's); never fails over when the DR replica is
+    unhealthy or behind by more than the RPO budget (unless --force), nor twice in one cool-down window (not
+    even forced). The failover's RTO starts at the first failed health check. Without --execute it only says
+    what it would do.
     """
     from nexus_platform import audit  # noqa: PLC0415
 
     reach = reach_of(world, kube_api, kube_ca, api_url, outage)
     target = choose.target(env, outputs, reach)
     platform = target.platform
-    if interval is None:
-        interval = choose.check_interval(env, platform)
+    check_interval = choose.check_interval(env, platform)
     threshold = failures or platform.health_check.failure_threshold
     detector = watching.Detector(
         target,
@@ -278,19 +284,29 @@ def watch(
         cooldown_seconds=cooldown,
         last_failover=lambda: _last_failover(env),
         force=force,
+        check_interval=check_interval,
     )
     began = time.monotonic()
     refused: str | None = None
+    poll: float | None = None
 
     def say(message: str) -> None:
         if output is Output.text:
             console.print(message, highlight=False)
 
-    say(f"watching {platform.region('primary').region}: every {interval:g}s, {threshold} failures to act")
+    said = 0
     while max_seconds is None or time.monotonic() - began < max_seconds:
         decision = detector.check()
+        if poll is None:
+            # Where the edge counts, reading it often is what makes the failover start with its verdict.
+            poll = interval or (max(0.1, check_interval / 5) if detector.edge_counts else check_interval)
+            say(
+                f"watching {platform.region('primary').region}: reading the edge every {poll:g}s, "
+                f"{threshold} failed checks (every {check_interval:g}s) to act"
+            )
         if decision.action == watching.SUSPECT:
-            say(f"probe {decision.count}/{threshold}: {decision.detail}")
+            if decision.count != said:
+                say(f"failed check {decision.count}/{threshold}: {decision.detail}")
         elif decision.action == watching.REFUSE:
             if decision.detail != refused:
                 say(f"not failing over: {decision.detail}")
@@ -308,7 +324,7 @@ def watch(
                 json.dumps({"failed_over_at": time.time(), "detected_at": decision.first_failure})
             )
             ago = time.time() - decision.first_failure
-            say(f"the primary has failed (first failed probe {ago:.1f}s ago): failing over")
+            say(f"the primary has failed (first failed check {ago:.1f}s ago): failing over")
             _run(
                 "dr.failover",
                 env,
@@ -321,6 +337,7 @@ def watch(
                 reach=reach,
             )
             return
-        time.sleep(interval)
+        said = decision.count
+        time.sleep(poll)
     if refused:
         raise NexusError(f"watched for {max_seconds:g}s without failing over: {refused}")

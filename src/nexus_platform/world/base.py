@@ -83,6 +83,11 @@ class Traffic(Protocol):
     def health(self, role: str) -> str:
         """The edge's view of the region: 'healthy', 'unhealthy' or 'drained'."""
 
+    def failed_checks(self, role: str) -> int | None:
+        """How many consecutive health checks of the region the edge has seen fail (0: the last passed), as
+        the edge counts them toward its failure threshold; None where the edge does not say (the watch then
+        counts its own readings of `health`)."""
+
     def serving(self) -> str | None:
         """The region the global endpoint sends traffic to now."""
 

@@ -39,6 +39,11 @@ class AwsTraffic:
             passing, reporting = route53_probes.checkers(self._route53(), check)
         return "healthy" if route53_probes.healthy(passing, reporting) else "unhealthy"
 
+    def failed_checks(self, role: str) -> int | None:
+        """None: GetHealthCheckStatus gives each checker's last check only, not its count toward the failure
+        threshold, so the watch counts its own readings, one per request interval, as the checkers do."""
+        return None
+
     def serving(self) -> str | None:
         """The primary while its check is healthy, else DR while DR's is; None when neither is (Route 53
         itself then answers with the primary record, to a region that does not serve)."""

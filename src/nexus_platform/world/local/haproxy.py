@@ -126,11 +126,28 @@ class ServerState:
     check_status: str  # e.g. "L7OK", "L7STS", "L4CON"; "" when no check has run
     is_backup: bool
     address: str  # "host:port"
+    # HAProxy's check counter and thresholds (0 when the server is not checked).
+    check_health: int = 0
+    check_rise: int = 0
+    check_fall: int = 0
 
     @property
     def available(self) -> bool:
         """Whether HAProxy would send new requests to this server now."""
         return self.state == "UP"
+
+    @property
+    def failed_checks(self) -> int:
+        """Consecutive failed checks toward the server's fall threshold, from HAProxy's check counter: it runs
+        from 0 to rise + fall - 1 (fully up), a failed check takes one off, a passed one on an UP server
+        restores it to full, and the server goes DOWN when it falls below rise. So an UP server has failed
+        its last (rise + fall - 1 - health) checks, and a DOWN one has failed `fall` (the status shows
+        "UP 2/3" after one failure, "UP 1/3" after two)."""
+        if self.state == "DOWN":
+            return self.check_fall
+        if self.state != "UP" or not self.check_fall:
+            return 0
+        return max(0, self.check_rise + self.check_fall - 1 - self.check_health)
 
 
 def with_primary(spec: EdgeSpec, region: str) -> EdgeSpec:
@@ -427,6 +444,9 @@ class Runtime:
                     check_status=(row.get("check_status") or "").strip(),
                     is_backup=(row.get("bck") or "0").strip() == "1",
                     address=(row.get("addr") or "").strip(),
+                    check_health=_integer(row.get("check_health")),
+                    check_rise=_integer(row.get("check_rise")),
+                    check_fall=_integer(row.get("check_fall")),
                 )
             )
         return states
@@ -494,6 +514,11 @@ class Runtime:
             raise NexusError(
                 f"HAProxy refused to set {region} {state}: {_first_line(answer)}", hint="see its log"
             )
+
+
+def _integer(field: str | None) -> int:
+    text = (field or "").strip()
+    return int(text) if text.isdigit() else 0
 
 
 def _first_line(text: str) -> str:

@@ -204,6 +204,9 @@ class LocalTraffic:
         state = self.plane.runtime().region_state(self.plane.region(role)).state
         return {"UP": "healthy", "MAINT": "drained"}.get(state, "unhealthy")
 
+    def failed_checks(self, role: str) -> int | None:
+        return self.plane.runtime().region_state(self.plane.region(role)).failed_checks
+
     def serving(self) -> str | None:
         region = self.plane.runtime().serving_region()
         return next((role for role in model.ROLES if self.plane.region(role) == region), None)
