@@ -22,7 +22,7 @@ TF_DIRS := terraform/aws terraform/bootstrap
 # The delivery pipeline's steps (Jenkinsfile stages), runnable locally.
 include cicd/pipeline.mk
 
-.PHONY: help setup up down status test check lint typecheck fmt tf-fmt-check tf-validate tf-test checkov unit integration bench-api bench-autoscaler bench-sandbox clean
+.PHONY: help setup up down status test check lint typecheck fmt tf-fmt-check tf-validate tf-test checkov unit integration bench-api bench-autoscaler bench-sandbox bench-drill clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -42,7 +42,7 @@ $(STAMPS)/apt: Makefile | $(STAMPS)
 $(STAMPS)/venv: pyproject.toml services/nexus-api/pyproject.toml | $(STAMPS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
-	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]' -e 'services/nexus-api[dev]'
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,drill]' -e 'services/nexus-api[dev]'
 	@touch $@
 
 # checkov pins its own dependency tree, so it lives in a venv of its own.
@@ -128,6 +128,9 @@ bench-autoscaler: $(STAMPS)/apt $(STAMPS)/venv ## sandbox: how fast nexus-api sc
 bench-sandbox: $(STAMPS)/apt $(STAMPS)/venv ## sandbox: data-plane start, memory, edge -> DR latency; link overhead
 	@$(BIN)/python bench/sandbox.py
 	@$(BIN)/python bench/link_overhead.py
+
+bench-drill: $(STAMPS)/apt $(STAMPS)/venv ## sandbox: the DR drill, 5 runs per replication mode and fault (RTO, RPO, split brain)
+	@$(BIN)/python bench/drill.py
 
 clean: down ## remove caches and the sandbox state (keeps the venvs)
 	@rm -rf .nexus/tf .nexus/state .pytest_cache .mypy_cache .ruff_cache

@@ -63,6 +63,9 @@ def _handler(edge: Edge) -> type[BaseHTTPRequestHandler]:
                 self.connection.shutdown(2)
             elif mode == "conflict":
                 self._answer(409, {"error": "conflict"})
+            elif mode == "hang":
+                time.sleep(0.6)  # a partitioned path: the answer comes after the client's timeout
+                self._answer(504, {"error": "timeout"})
 
         def do_GET(self) -> None:
             record_id = self.path.rsplit("/", 1)[-1]
@@ -119,6 +122,25 @@ def test_a_write_is_logged_with_its_outcome(edge: tuple[Edge, int], mode: str, e
 def test_a_refused_connection_stored_nothing() -> None:
     sent = put_record("127.0.0.1", free_port(), "nobody-listens")
     assert sent.outcome is Outcome.NOT_STORED and sent.status is None
+
+
+def test_a_client_whose_requests_hung_does_not_burst_afterwards(edge: tuple[Edge, int]) -> None:
+    """Missed slots are dropped and counted, not sent all at once when the path answers again."""
+    state, port = edge
+    load = LoadGenerator("127.0.0.1", port, rate=40, clients=2, timeout=0.5)
+    load.start()
+    time.sleep(0.3)
+    state.mode = "hang"
+    time.sleep(1.2)
+    state.mode = "ok"
+    time.sleep(0.5)
+    log = load.stop()
+    assert load.slips > 0
+    assert any(s.outcome is Outcome.UNKNOWN for s in log)  # timed out after sending
+    per_bucket = timeline(log, load.started or 0.0, 0.1)
+    busiest = max(sum(column) for column in zip(*per_bucket.values(), strict=True))
+    # 40/s is 4 per 100 ms; a client back from a hang may add its one write at once, never the missed ones.
+    assert busiest <= 4 + 2, per_bucket
 
 
 def test_an_outage_is_accounted_from_the_ground_truth(edge: tuple[Edge, int]) -> None:

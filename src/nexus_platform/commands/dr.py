@@ -139,7 +139,7 @@ def _run(
     since = report.params.get("detected_at") or report.started.timestamp()
     summary = outcome.summary(report, target, float(since), before, after)
     if output is Output.json:
-        console.print_json(json.dumps({**report_json(report), **summary}))
+        console.print_json(json.dumps({**report_json(report), **summary, "detected_at": float(since)}))
         return
     console.print(render_report(report))
     for key, value in summary.items():
@@ -218,17 +218,6 @@ def failback(
     )
 
 
-def _watch_state(env: str) -> Path:
-    return model.paths().state_dir / "dr" / f"watch-{env}.json"
-
-
-def _last_failover(env: str) -> float | None:
-    try:
-        return float(json.loads(_watch_state(env).read_text())["failed_over_at"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
 @app.command("watch")
 def watch(
     *,
@@ -277,12 +266,13 @@ def watch(
     target = choose.target(env, outputs, reach)
     platform = target.platform
     check_interval = choose.check_interval(env, platform)
+    memory = watching.state_file(model.paths().state_dir, env)
     threshold = failures or platform.health_check.failure_threshold
     detector = watching.Detector(
         target,
         threshold=threshold,
         cooldown_seconds=cooldown,
-        last_failover=lambda: _last_failover(env),
+        last_failover=lambda: watching.last_failover(memory),
         force=force,
         check_interval=check_interval,
     )
@@ -298,8 +288,7 @@ def watch(
     while max_seconds is None or time.monotonic() - began < max_seconds:
         decision = detector.check()
         if poll is None:
-            # Where the edge counts, reading it often is what makes the failover start with its verdict.
-            poll = interval or (max(0.1, check_interval / 5) if detector.edge_counts else check_interval)
+            poll = detector.poll_interval(interval)
             say(
                 f"watching {platform.region('primary').region}: reading the edge every {poll:g}s, "
                 f"{threshold} failed checks (every {check_interval:g}s) to act"
@@ -318,11 +307,7 @@ def watch(
                 say("the primary has failed: would run `nexus dr failover --execute` (add --execute)")
                 audit.append("dr.watch", executed=False, outcome="would fail over", env=env)
                 return
-            path = _watch_state(env)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(
-                json.dumps({"failed_over_at": time.time(), "detected_at": decision.first_failure})
-            )
+            watching.record_failover(memory, decision.first_failure)
             ago = time.time() - decision.first_failure
             say(f"the primary has failed (first failed check {ago:.1f}s ago): failing over")
             _run(

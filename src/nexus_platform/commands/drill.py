@@ -1,10 +1,12 @@
 """`nexus dr drill`: fail the sandbox's primary region under write load, let the product recover, and measure
-RTO, RPO and unknown outcomes from the requests' ground truth (src/nexus_platform/drill). Sandbox only: it
-kills processes. Every run ends with a failback whose restored topology is checked."""
+RTO, RPO, split brain and unknown outcomes from the requests' ground truth (src/nexus_platform/drill).
+Sandbox only: it kills processes and cuts the network. Every run ends with a failback whose restored
+topology is checked."""
 
 from __future__ import annotations
 
 import json
+import resource
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,105 +14,193 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from nexus_platform import audit, model
+from nexus_platform import audit, model, telemetry
 from nexus_platform.commands.common import Output, OutputOption, console
 from nexus_platform.errors import InputError
 
 #: Above this many writes per second the load generator (4 threads, one connection per write) cannot keep a
 #: steady rate on a 2-core machine beside the sandbox itself: refused rather than silently missed.
 MAX_RATE = 200.0
-FAULTS = ("kill",)
+FAULT_CHOICES = ("kill", "partition", "both")
 
 
 def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _peak_memory_mb() -> dict[str, float]:
+    """Peak resident memory of the drill's own process and of the largest child it waited for (the watch,
+    the failback), in MiB (ru_maxrss is in KiB on Linux)."""
+    return {
+        "drill": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "largest_child": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+    }
+
+
 def drill(
     *,
-    runs: Annotated[int, typer.Option(help="how many fault-and-recover runs")] = 1,
+    runs: Annotated[int, typer.Option(help="how many fault-and-recover runs per fault")] = 1,
+    mode: Annotated[
+        str | None,
+        typer.Option(help="replication during the drill: async or sync (default: the sandbox's now)"),
+    ] = None,
     fault: Annotated[
-        str, typer.Option(help="the fault: kill (SIGKILL the primary region's processes)")
+        str,
+        typer.Option(
+            help="kill (SIGKILL the primary region's processes), partition (cut it off while it runs) or both"
+        ),
     ] = "kill",
     rate: Annotated[float, typer.Option(help="writes per second through the edge")] = 40.0,
     timeout: Annotated[float, typer.Option(help="seconds the watch may take to fail over")] = 120.0,
+    alert_wait: Annotated[
+        float, typer.Option(help="seconds after the fault to wait for NexusRegionDown in Alertmanager")
+    ] = 45.0,
     output: OutputOption = Output.text,
 ) -> None:
     """Run the DR drill on the sandbox: per run a steady write load through the edge, the fault, the failover
     decided by `nexus dr watch` on its own, the ground truth (RTO from the fault, acknowledged writes lost,
-    unknown outcomes settled) and a failback. Writes the report (every request's outcome) to the state
-    directory. Exits 1 when a run left an outcome unresolved, did not restore the topology or, with
-    synchronous replication, lost an acknowledged write (async may lose those acknowledged within the lag)."""
+    split brain, unknown outcomes settled, alerts fired) and a failback. Writes the report (every request's
+    outcome) and a timeline picture per run to the state directory. Exits 1 when a run left an outcome
+    unresolved, let the old primary acknowledge a write after its fence, did not restore the topology or,
+    with synchronous replication, lost an acknowledged write (async may lose those within the lag)."""
     if runs < 1:
         raise InputError(f"--runs must be at least 1, not {runs}")
-    if fault not in FAULTS:
-        raise InputError(f"unknown fault {fault!r}", hint=f"one of: {', '.join(FAULTS)}")
+    if fault not in FAULT_CHOICES:
+        raise InputError(f"unknown fault {fault!r}", hint=f"one of: {', '.join(FAULT_CHOICES)}")
+    if mode is not None and mode not in model.REPLICATION_MODES:
+        raise InputError(f"unknown mode {mode!r}", hint=f"one of: {', '.join(model.REPLICATION_MODES)}")
     if not 0 < rate <= MAX_RATE:
         raise InputError(
             f"--rate {rate:g} is outside 0 < rate <= {MAX_RATE:g}: no steady load above it on this machine",
         )
+    if alert_wait < 0:
+        raise InputError(f"--alert-wait must not be negative, not {alert_wait:g}")
     from nexus_platform.drill.run import one_run  # noqa: PLC0415
     from nexus_platform.drill.truth import summary  # noqa: PLC0415
     from nexus_platform.sandbox import planes  # noqa: PLC0415
 
     _, plane = planes.running()
+    was = plane.mode()
+    mode = mode or was
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    directory = model.paths().state_dir / "drills"
+    pictures = directory / f"drill-{stamp}"
+    faults = ("kill", "partition") if fault == "both" else (fault,)
     results = []
-    for number in range(1, runs + 1):
-        if output is Output.text:
-            console.print(f"run {number}/{runs}: {rate:g} writes/s, fault {fault} ...", highlight=False)
-        results.append(one_run(plane, number, rate=rate, fault=fault, timeout=timeout))
-    rtos = [r.truth.rto for r in results if r.truth.rto is not None]
+    began = time.monotonic()
+    try:
+        if mode != was:
+            plane.set_mode(mode)
+        for kind in faults:
+            for number in range(1, runs + 1):
+                if output is Output.text:
+                    console.print(
+                        f"run {number}/{runs}: fault {kind}, {mode}, {rate:g} writes/s ...", highlight=False
+                    )
+                results.append(
+                    one_run(
+                        plane,
+                        number,
+                        rate=rate,
+                        fault=kind,
+                        timeout=timeout,
+                        alert_wait=alert_wait,
+                        pictures=pictures,
+                    )
+                )
+    finally:
+        if plane.mode() != was:
+            plane.set_mode(was)
     report: dict[str, Any] = {
         "fault": fault,
+        "mode": mode,
         "rate": rate,
-        "mode": model.sandbox_config().replication_mode,
-        "rto_seconds": summary(rtos),
+        "rto_seconds": {
+            kind: summary([r.truth.rto for r in results if r.fault == kind and r.truth.rto is not None])
+            for kind in faults
+        },
+        "cost": {
+            "wall_seconds": round(time.monotonic() - began, 1),
+            "wall_seconds_per_run": summary([r.wall_seconds for r in results]),
+            "peak_memory_mib": _peak_memory_mb(),
+        },
         "runs": [r.as_json() for r in results],
     }
-    directory = model.paths().state_dir / "drills"
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"drill-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
+    path = directory / f"drill-{stamp}.json"
     path.write_text(json.dumps({**report, "runs": [r.as_json(requests=True) for r in results]}, indent=1))
     report["report"] = str(path)
     # Async replication may lose the writes acknowledged within the lag at the fault (reported, the RPO);
-    # synchronous replication must lose none.
-    sync = report["mode"] == "sync"
+    # synchronous replication must lose none; split brain is never allowed.
     failed = [
-        r.run
+        f"{r.fault} run {r.run}"
         for r in results
-        if (sync and r.truth.lost) or r.truth.unresolved or r.truth.rejected or not r.topology_restored
+        if (mode == "sync" and r.truth.lost)
+        or r.truth.unresolved
+        or r.truth.rejected
+        or r.split_brain
+        or not r.topology_restored
     ]
+    _publish(plane, mode, results, ok=not failed)
     audit.append(
         "dr.drill",
         executed=True,
         outcome="ok"
         if not failed
-        else f"runs {failed} lost writes, left outcomes unresolved or did not restore",
+        else f"{', '.join(failed)}: lost, split or unresolved writes, or no restore",
         env="sandbox",
         runs=runs,
         fault=fault,
+        mode=mode,
         rate=rate,
         report=str(path),
     )
     if output is Output.json:
-        console.print_json(json.dumps(report))
+        console.print_json(json.dumps(report, default=str))
     else:
         _print(results, report, Path(path))
     if failed:
         raise typer.Exit(1)
 
 
+def _publish(plane: Any, mode: str, results: list[Any], *, ok: bool) -> None:
+    """The last drill's figures as nexus_ops_dr_drill_* on the sandbox's Pushgateway (a dashboard's input);
+    a Pushgateway that does not answer is not the drill's failure."""
+    from nexus_platform.errors import NexusError  # noqa: PLC0415
+
+    last = results[-1]
+    lost = [s for s in last.log if s.id in set(last.truth.lost)]
+    rpo = (time.monotonic() - min(s.answered for s in lost)) if lost else 0.0
+    labels = {"mode": mode}
+    samples = [
+        telemetry.Sample(telemetry.DR_DRILL_LAST_RTO, labels, last.truth.rto or 0.0),
+        telemetry.Sample(
+            telemetry.DR_DRILL_LAST_RPO, labels, round(last.truth.lost_window or 0.0, 3) if lost else rpo
+        ),
+        telemetry.Sample(telemetry.DR_DRILL_LAST_SUCCESS, labels, 1.0 if ok else 0.0),
+        telemetry.Sample(telemetry.DR_DRILL_LAST_RUN_TIMESTAMP, labels, time.time()),
+    ]
+    try:
+        telemetry.push(plane.pushgateway_url(), samples, {"drill": mode})
+    except NexusError as exc:
+        console.print(f"drill metrics not published: {exc}", highlight=False)
+
+
 def _print(results: list[Any], report: dict[str, Any], path: Path) -> None:
-    table = Table(title=f"DR drill: fault {report['fault']}, {report['rate']:g} writes/s through the edge")
+    table = Table(
+        title=f"DR drill: {report['mode']} replication, {report['rate']:g} writes/s through the edge"
+    )
     for column in (
+        "fault",
         "run",
         "RTO from fault (s)",
         "watch RTO (s)",
-        "first failure (s)",
+        "detect / fence / promote / verify (s)",
         "acked",
-        "lost",
+        "lost (window s; lag at fault s)",
         "unknown: stored / not / unresolved",
-        "refused",
+        "direct: diverged / split brain",
+        "alerts (fired after s)",
         "failback (s)",
         "restored",
     ):
@@ -119,22 +209,37 @@ def _print(results: list[Any], report: dict[str, Any], path: Path) -> None:
         unknown = r.truth.unknown
         stored = sum(u.outcome == "stored" for u in unknown)
         not_stored = sum(u.outcome == "not_stored" for u in unknown)
+        phases = " / ".join(_seconds(r.phases.get(k)) for k in ("detect", "fence", "promote", "verify"))
+        lag = _seconds(r.lag_at_fault.get("seconds"))
+        lost = f"{len(r.truth.lost)} ({_seconds(r.truth.lost_window)}; {lag})"
         table.add_row(
+            r.fault,
             str(r.run),
             _seconds(r.truth.rto),
             _seconds(r.watch_rto_seconds),
-            _seconds(r.truth.first_failure),
+            phases,
             str(r.truth.acknowledged),
-            str(len(r.truth.lost)),
+            lost,
             f"{stored} / {not_stored} / {r.truth.unresolved}",
-            str(r.truth.not_stored),
+            "-" if r.direct is None else f"{r.direct.diverged} / {r.direct.split_brain}",
+            ", ".join(f"{a.name} {a.fired_after:.0f}" for a in r.alerts) or "-",
             _seconds(r.failback_seconds),
             "yes" if r.topology_restored else "NO",
         )
     console.print(table)
-    stats = report["rto_seconds"]
-    if stats:
-        console.print(
-            "RTO from the fault: " + ", ".join(f"{k} {v:.2f} s" for k, v in stats.items()), highlight=False
-        )
+    for kind, stats in report["rto_seconds"].items():
+        if stats:
+            console.print(
+                f"RTO from the fault ({kind}): " + ", ".join(f"{k} {v:.2f} s" for k, v in stats.items()),
+                highlight=False,
+            )
+    cost = report["cost"]
+    console.print(
+        f"cost: {cost['wall_seconds']:.0f} s in all; peak memory {cost['peak_memory_mib']['drill']:.0f} MiB "
+        f"(drill), {cost['peak_memory_mib']['largest_child']:.0f} MiB (largest child)",
+        highlight=False,
+    )
+    pictures = [r.picture for r in results if r.picture]
+    if pictures:
+        console.print(f"timelines: {Path(pictures[0]).parent}", highlight=False)
     console.print(f"report: {path}", highlight=False)

@@ -4,8 +4,12 @@ failback.
 The drill never tells the product when to fail over: `nexus dr watch --execute` runs beside it from before
 the load starts and decides on its own (its report gives the runbook's phases). The drill only knows when it
 injected the fault, so the RTO it reports runs from there to the first acknowledged write (truth.py), and
-the watch's own figure (from its first failed check) is reported beside it. Afterwards `nexus dr failback
---execute` restores the topology, which is checked, so every run starts from the same one.
+the watch's own figure (from the first failed health check) is reported beside it. With a partition, a
+client that reaches the old primary directly keeps writing there: what it gets acknowledged after the
+runbook's fence is split brain (must be 0), what it got acknowledged between the partition and the fence
+diverged (it exists only on the old primary, which the failback rebuilds from the new one). The alerts that
+fired are read from Alertmanager while the region is still down. Afterwards the fault is healed and
+`nexus dr failback --execute` restores the topology, which is checked, so every run starts from the same one.
 """
 
 from __future__ import annotations
@@ -16,47 +20,90 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from nexus_platform.drill import faults
+from nexus_platform import model
+from nexus_platform.drill import alerts, faults, picture
 from nexus_platform.drill.load import LoadGenerator, Outcome, Sent, put_record
 from nexus_platform.drill.truth import Truth, ground_truth, record_exists
 from nexus_platform.errors import NexusError
 from nexus_platform.sandbox.dataplane import DataPlane
 
 NEXUS = [sys.executable, "-c", "from nexus_platform.cli import main; main()"]
+#: The alert a regional outage must raise (monitoring/rules/edge.yaml).
+REGION_DOWN_ALERT = "NexusRegionDown"
+#: The runbook's phases, in order, as the report and the picture name them.
+PHASES = (
+    ("fence", "fence-primary"),
+    ("promote", "promote-dr-database"),
+    ("cache", "fail-over-cache"),
+    ("scale", "scale-dr-compute"),
+    ("switch", "switch-traffic-to-dr"),
+    ("verify", "verify"),
+)
+
+
+@dataclass
+class Direct:
+    """The writes of a client that reaches the old primary's region directly (partition only)."""
+
+    requests: int
+    acknowledged_after_fault: int
+    #: Acknowledged by the old primary between the partition and the end of the fence: they exist only there.
+    diverged: int
+    #: Acknowledged by the old primary for a write sent after the fence completed: must be 0.
+    split_brain: int
 
 
 @dataclass
 class RunResult:
     run: int
     fault: str
+    mode: str
     rate: float
     achieved_rate: float
     truth: Truth
     watch_rto_seconds: float | None
+    #: Seconds from the fault: the first failed check, the watch's decision, each phase's end, first success.
+    marks: dict[str, float | None]
+    #: Each phase's duration (detect: fault -> the watch's decision).
     phases: dict[str, float | None]
+    #: The replica's replay lag (bytes, seconds) from the primary's WAL sender just before the fault.
+    lag_at_fault: dict[str, float | int | None]
+    direct: Direct | None
+    alerts: list[alerts.Fired]
     failback_seconds: float
     topology_restored: bool
     wall_seconds: float
+    picture: str | None = None
     log: list[Sent] = field(default_factory=list, repr=False)
+    direct_log: list[Sent] = field(default_factory=list, repr=False)
+    started: float = field(default=0.0, repr=False)
+    fault_at: float = field(default=0.0, repr=False)
+
+    @property
+    def split_brain(self) -> int:
+        return self.direct.split_brain if self.direct else 0
 
     def as_json(self, *, requests: bool = False) -> dict[str, Any]:
-        payload = {k: v for k, v in asdict(self).items() if k not in ("log", "truth")}
+        skip = ("log", "direct_log", "truth", "started", "fault_at")
+        payload = {k: v for k, v in asdict(self).items() if k not in skip}
         payload["truth"] = {**asdict(self.truth), "unresolved": self.truth.unresolved}
+        payload["split_brain"] = self.split_brain
         if requests:
-            payload["requests"] = [
-                {
-                    "id": s.id,
-                    "sent": s.sent,
-                    "answered": s.answered,
-                    "status": s.status,
-                    "outcome": s.outcome.value,
-                }
-                for s in self.log
-            ]
+            payload["requests"] = _requests(self.log)
+            payload["direct_requests"] = _requests(self.direct_log)
         return payload
+
+
+def _requests(log: list[Sent]) -> list[dict[str, Any]]:
+    return [
+        {"id": s.id, "sent": s.sent, "answered": s.answered, "status": s.status, "outcome": s.outcome.value}
+        for s in log
+    ]
 
 
 def _nexus_json(args: list[str], timeout: float) -> dict[str, Any]:
@@ -82,6 +129,50 @@ def _acknowledged_since(load: LoadGenerator, since: float) -> bool:
     return any(s.outcome is Outcome.ACKNOWLEDGED and s.sent >= since for s in list(load.log))
 
 
+def _monotonic(stamp: object, offset: float) -> float | None:
+    """A wall-clock time (ISO text or epoch seconds) on the monotonic clock (`offset` = wall - monotonic)."""
+    if isinstance(stamp, int | float):
+        return float(stamp) - offset
+    if isinstance(stamp, str):
+        return datetime.fromisoformat(stamp).timestamp() - offset
+    return None
+
+
+Marks = dict[str, float | None]
+
+
+def timings(report: dict[str, Any], fault_at: float, offset: float) -> tuple[Marks, Marks]:
+    """(marks, phases) of a run from the watch's failover report, in seconds from the fault."""
+
+    def since_fault(stamp: object) -> float | None:
+        at = _monotonic(stamp, offset)
+        return None if at is None else round(at - fault_at, 3)
+
+    steps = {str(step["name"]): step for step in report.get("steps", [])}
+    marks: dict[str, float | None] = {
+        "first failed check": since_fault(report.get("detected_at")),
+        "decided": since_fault(report.get("started")),
+    }
+    phases: dict[str, float | None] = {"detect": marks["decided"]}
+    for short, name in PHASES:
+        step = steps.get(name, {})
+        phases[short] = step.get("duration")
+        if short in ("fence", "promote"):
+            marks[f"{short}d" if short == "fence" else "promoted"] = since_fault(step.get("ended"))
+    return marks, phases
+
+
+def direct_outcome(log: list[Sent], fault_at: float, fence_end: float | None) -> Direct:
+    acknowledged = [s for s in log if s.outcome is Outcome.ACKNOWLEDGED and s.sent >= fault_at]
+    fenced = fence_end if fence_end is not None else float("inf")
+    return Direct(
+        requests=len(log),
+        acknowledged_after_fault=len(acknowledged),
+        diverged=sum(1 for s in acknowledged if s.sent < fenced),
+        split_brain=sum(1 for s in acknowledged if s.sent >= fenced),
+    )
+
+
 def one_run(
     plane: DataPlane,
     number: int,
@@ -91,22 +182,21 @@ def one_run(
     warmup: float = 3.0,
     after: float = 3.0,
     timeout: float = 120.0,
+    alert_wait: float = 45.0,
+    pictures: Path | None = None,
 ) -> RunResult:
     began = time.monotonic()
+    offset = time.time() - time.monotonic()
     edge = urlsplit(plane.edge_url())
     host, port = edge.hostname or "127.0.0.1", edge.port or 80
     watch = subprocess.Popen(
         # No cool-down: each run's failover follows the previous run's failback.
         [
             *NEXUS,
-            "dr",
-            "watch",
-            "--execute",
-            "--cooldown",
-            "0",
+            *("dr", "watch", "--execute", "--cooldown", "0"),
             "--max-seconds",
             str(timeout),
-            "--output",
+            "-o",
             "json",
         ],
         stdout=subprocess.PIPE,
@@ -115,12 +205,29 @@ def one_run(
         env=os.environ.copy(),
     )
     load = LoadGenerator(host, port, rate=rate, clients=4)
+    direct = (
+        LoadGenerator(
+            model.LOCALHOST,
+            plane.config.regions["primary"].lb,
+            rate=max(2.0, rate / 4),
+            clients=1,
+            prefix=f"{load.prefix}-direct",
+        )
+        if fault == "partition"
+        else None
+    )
+    injected: faults.Injected | None = None
+    fired: list[alerts.Fired] = []
+    lag: dict[str, float | int | None] = {"bytes": None, "seconds": None}
+    out = err = ""
     try:
         load.start()
+        if direct is not None:
+            direct.start()
         time.sleep(warmup)
-        if fault != "kill":
-            raise NexusError(f"fault {fault!r} is not implemented yet", hint="use --fault kill")
-        injected = faults.kill_region(plane, "primary")
+        lag_bytes, lag_seconds = plane.postgres("primary").replication_lag()
+        lag = {"bytes": lag_bytes, "seconds": lag_seconds}
+        injected = faults.inject(plane, fault)
         try:
             out, err = watch.communicate(timeout=timeout + 30)
         except subprocess.TimeoutExpired:
@@ -132,9 +239,19 @@ def one_run(
         time.sleep(after)
     finally:
         log = load.stop()
+        direct_log = direct.stop() if direct is not None else []
         if watch.poll() is None:
             watch.kill()
             watch.wait()
+    if injected is not None and alert_wait > 0:
+        fired = alerts.watch_for(
+            lambda: alerts.active(f"http://{model.LOCALHOST}:{plane.config.alertmanager_port}"),
+            fault_wall=injected.at + offset,
+            wanted=REGION_DOWN_ALERT,
+            within=alert_wait,
+        )
+    assert injected is not None
+    injected.heal()
     try:
         report: dict[str, Any] = json.loads(out) if out.strip() else {}
     except json.JSONDecodeError:
@@ -148,19 +265,56 @@ def one_run(
         resend=lambda record_id: put_record(host, port, record_id),
         fault_at=injected.at,
     )
-    phases = {str(step["name"]): step.get("duration") for step in report.get("steps", [])}
+    marks, phases = timings(report, injected.at, offset)
+    marks["first success"] = None if truth.rto is None else round(truth.rto, 3)
+    fenced = marks.get("fenced")
+    direct_result = (
+        direct_outcome(direct_log, injected.at, None if fenced is None else injected.at + fenced)
+        if direct is not None
+        else None
+    )
     started = time.monotonic()
     failback = _nexus_json(["dr", "failback", "--execute"], timeout=600)
-    return RunResult(
+    result = RunResult(
         run=number,
         fault=fault,
+        mode=plane.mode(),
         rate=rate,
         achieved_rate=round(load.achieved_rate(), 1),
         truth=truth,
         watch_rto_seconds=report.get("rto_seconds"),
+        marks=marks,
         phases=phases,
+        lag_at_fault=lag,
+        direct=direct_result,
+        alerts=fired,
         failback_seconds=round(time.monotonic() - started, 2),
         topology_restored=bool(failback.get("topology_restored")),
         wall_seconds=round(time.monotonic() - began, 2),
         log=log,
+        direct_log=direct_log,
+        started=load.started or began,
+        fault_at=injected.at,
     )
+    if pictures is not None and picture.available():
+        start = result.started
+        result.picture = str(
+            picture.draw(
+                pictures / f"run{number}-{fault}-{result.mode}.png",
+                log,
+                start=start,
+                marks={
+                    "fault": injected.at - start,
+                    **{k: None if v is None else injected.at - start + v for k, v in marks.items()},
+                },
+                title=(
+                    f"run {number}: {fault}, {result.mode} replication, {rate:g} writes/s through the edge; "
+                    f"RTO from the fault {_fmt(truth.rto)} s, {len(truth.lost)} acknowledged write(s) lost"
+                ),
+            )
+        )
+    return result
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"

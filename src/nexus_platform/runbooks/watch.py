@@ -16,9 +16,11 @@ budget (`runbooks.dr.rpo_verdict`; `--force` goes past this one, recorded).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from nexus_platform.runbooks.dr import Target, rpo_verdict
 
@@ -55,6 +57,13 @@ class Detector:
         #: Whether the edge counts its failed checks itself (known after the first check).
         self.edge_counts: bool | None = None
         self.down_since: float | None = None
+
+    def poll_interval(self, asked: float | None) -> float:
+        """Seconds between readings of the edge: `asked`, else a fifth of a check interval where the edge
+        counts (reading it often is what makes the failover start with its verdict), else one interval."""
+        if asked:
+            return asked
+        return max(0.1, self.check_interval / 5) if self.edge_counts else self.check_interval
 
     def refusal(self) -> str | None:
         """Why the DR region must not take over now, or None."""
@@ -110,3 +119,22 @@ class Detector:
         if reason is not None:
             return Decision(REFUSE, self.count, self.first_failure, reason)
         return Decision(FAIL_OVER, self.count, self.first_failure, seen)
+
+
+# --- the watch's memory of its last failover (the cool-down survives a restart of the watch) ---------------
+
+
+def state_file(state_dir: Path, env: str) -> Path:
+    return state_dir / "dr" / f"watch-{env}.json"
+
+
+def last_failover(path: Path) -> float | None:
+    try:
+        return float(json.loads(path.read_text())["failed_over_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def record_failover(path: Path, detected_at: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"failed_over_at": time.time(), "detected_at": detected_at}))

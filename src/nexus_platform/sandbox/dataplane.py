@@ -122,7 +122,7 @@ class DataPlane(Topology, PlaneState):
         running = self.check_ports()
         if all(running.values()):
             if mode != self.mode():
-                self._set_mode(mode)
+                self.set_mode(mode)
             return UpReport([], time.monotonic() - began, mode)
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o755)  # the postgres user must reach its folders below
@@ -444,7 +444,8 @@ class DataPlane(Topology, PlaneState):
             pushgateway=(model.LOCALHOST, cfg.pushgateway_port),
         )
 
-    def _set_mode(self, mode: str) -> None:
+    def set_mode(self, mode: str) -> None:
+        """Switch the running writer between async and sync (remote_apply) replication; remembered."""
         writer = self.writer()
         self.postgres(writer).set_replication(Replication(mode, self.standby_name(self.other(writer))))
         self._save_state(mode=mode)

@@ -261,8 +261,12 @@ def render_config(spec: EdgeSpec) -> str:
         "    timeout http-request 10s",
         "    timeout http-keep-alive 10s",
         "    timeout queue 5s",
-        # A check slower than the interval counts as failed, so a hung region fails over like a 503 does.
-        f"    timeout check {health.interval_ms}ms",
+        # A check slower than half the interval counts as failed, so a hung or unreachable region fails over
+        # like a 503 does. HAProxy starts the next check `inter` after the last one ended (Route 53's checkers
+        # keep their schedule), so a timed-out check spaces the checks by inter + this: half an interval
+        # late each, not a whole one (a partitioned region was detected in ~6 s with a full-interval
+        # timeout). fastinter could close the gap but would also hurry the checks that fail at once.
+        f"    timeout check {_check_timeout_ms(health)}ms",
         # Retry once, on another server, only where the request cannot have been processed; the
         # per-proxy disable-l7-retry keeps empty-response retries to requests that are safe to replay.
         "    retries 1",
@@ -292,6 +296,10 @@ def _health_lines(health: HealthCheck, *extra: str) -> list[str]:
         " ".join([f"    http-check send meth GET uri {health.path}", *extra]),
         "    http-check expect status 200",
     ]
+
+
+def _check_timeout_ms(health: HealthCheck) -> int:
+    return max(1, health.interval_ms // 2)
 
 
 def _retry_guard() -> str:
@@ -505,6 +513,18 @@ class Runtime:
             f"HAProxy cannot make {region} the primary at runtime",
             hint="re-render the config with with_primary(spec, region) and restart HAProxy",
         )
+
+    def set_address(self, region: str, host: str, port: int) -> None:
+        """Point the edge's server for ``region`` at ``host:port`` (the drill's partition sends it to a port
+        that drops everything, and back)."""
+        self.region_state(region)
+        answer = self.execute(f"set server {edge_proxy()}/{edge_server(region)} addr {host} port {port}")
+        # HAProxy 2.6 answers with what it changed ("IP changed from ... to ..."), or an error.
+        if answer.strip() and "changed" not in answer and "no need to change" not in answer:
+            raise NexusError(
+                f"HAProxy refused to move {region} to {host}:{port}: {_first_line(answer)}",
+                hint="see its log",
+            )
 
     def _set_state(self, region: str, state: str) -> None:
         self.region_state(region)  # an unknown region gets the list of known ones, not "No such server."

@@ -269,7 +269,17 @@ class LocalCompute:
             self.plane.api_targets_changed()
 
     def stop(self, instances: list[api.Instance]) -> None:
-        stopped = [i for i in instances if self.plane.processes.stop(i.name)]
+        if not instances:
+            return
+        # In parallel: each instance drains before it exits (~1 s), and a fence waits for all of them.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            stopped = [
+                i
+                for i, done in zip(
+                    instances, pool.map(lambda i: self.plane.processes.stop(i.name), instances), strict=True
+                )
+                if done
+            ]
         if stopped:
             self.plane.api_targets_changed()
 
