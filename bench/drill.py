@@ -1,9 +1,10 @@
 """`make bench-drill`: the DR drill's figures, per replication mode and fault (`nexus dr drill`).
 
-For each mode (async, sync) and fault (kill, partition): `--runs` runs (5 by default) on the running sandbox,
-through the product's own command, so the figures are the ones an operator gets. Printed: per mode and fault
-the RTO from the fault (min / median / p95 / max), acknowledged writes lost with the replication lag at the
-fault, split brain, unknown outcomes, the failback, NexusRegionDown's firing time and the drill's own cost.
+For each mode (async, sync) and fault (kill, partition, planned): `--runs` runs (5 by default) on the
+running sandbox, through the product's own command, so the figures are the ones an operator gets. Printed:
+per mode and fault the RTO from the fault (min / median / p95 / max), acknowledged writes lost with the
+replication lag at the fault, split brain, unknown outcomes, the failback, NexusRegionDown's firing time and
+the drill's own cost; for the planned switchover, how long the failover and the failback each refused writes.
 Results: bench/results-drill.json (the per-request reports stay in the sandbox's state directory, with a
 timeline picture per run; the first run's picture of each mode and fault is copied to bench/).
 
@@ -61,6 +62,8 @@ def row(mode: str, fault: str, report: dict[str, Any]) -> dict[str, Any]:
         "failback": summary(values(lambda r: r["failback_seconds"])),
         "restored": all(r["topology_restored"] for r in runs),
         "region_down_fired_after": summary(region_down),
+        "refused_failover": summary(values(lambda r: (r.get("refused_seconds") or {}).get("failover"))),
+        "refused_failback": summary(values(lambda r: (r.get("refused_seconds") or {}).get("failback"))),
         "cost": report["cost"],
         "exit_code": report["exit_code"],
     }
@@ -77,7 +80,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rate", type=float, default=40.0)
     parser.add_argument("--modes", default="async,sync")
-    parser.add_argument("--faults", default="kill,partition")
+    parser.add_argument("--faults", default="kill,partition,planned")
     args = parser.parse_args()
     rows, began = [], time.monotonic()
     for mode in args.modes.split(","):
@@ -101,6 +104,7 @@ def main() -> None:
         "unknown (unresolved)",
         "failback, s (median)",
         "NexusRegionDown after, s (median)",
+        "writes refused, s (planned: failover / failback, max)",
     )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
@@ -118,7 +122,12 @@ def main() -> None:
             str(r["split_brain"]),
             f"{sum(r['unknown_per_run'])} ({r['unresolved']})",
             f"{r['failback']['median']:.2f}" if r["failback"] else "-",
-            f"{down['median']:.0f}" if down else "not fired",
+            f"{down['median']:.0f}" if down else ("-" if r["fault"] == "planned" else "not fired"),
+            (
+                f"{r['refused_failover']['max']:.2f} / {r['refused_failback']['max']:.2f}"
+                if r["refused_failover"] and r["refused_failback"]
+                else "-"
+            ),
         )
         print("| " + " | ".join(cells) + " |")
     wall = time.monotonic() - began

@@ -13,7 +13,7 @@ import pytest
 
 from nexus_platform.drill import alerts, faults, picture
 from nexus_platform.drill.load import Outcome, Sent
-from nexus_platform.drill.run import direct_outcome, timings
+from nexus_platform.drill.run import direct_outcome, refused_window, timings
 
 
 def _iso(epoch: float) -> str:
@@ -56,6 +56,19 @@ def test_writes_the_old_primary_acknowledges_after_its_fence_are_split_brain() -
     assert (direct.diverged, direct.split_brain) == (2, 1)
     # Without a fence time (the run never fenced), nothing is called split brain, everything diverged.
     assert direct_outcome(log, 10.0, None).split_brain == 0
+
+
+def test_a_switchover_is_timed_by_the_writes_it_refused() -> None:
+    log = [
+        _sent("a", 9.0, Outcome.ACKNOWLEDGED),
+        _sent("b", 10.2, Outcome.ACKNOWLEDGED),  # the runbook is still checking readiness
+        _sent("c", 10.5, Outcome.NOT_STORED),  # fenced
+        _sent("d", 10.7, Outcome.UNKNOWN),
+        _sent("e", 10.9, Outcome.ACKNOWLEDGED),  # answered at 10.91
+    ]
+    assert refused_window(log, since=10.0) == pytest.approx(0.41)
+    assert refused_window(log[:2], since=10.0) == 0.0  # nothing refused
+    assert refused_window(log[:4], since=10.0) is None  # never recovered
 
 
 def test_alerts_fired_after_the_fault_are_read_until_the_wanted_one_shows() -> None:

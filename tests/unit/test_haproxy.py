@@ -283,6 +283,23 @@ def test_the_edge_counts_consecutive_failed_checks_up_to_its_threshold(sandbox: 
     assert sandbox.runtime.region_state(PRIMARY).failed_checks == 0
 
 
+def test_a_fresh_verdict_puts_a_recovered_region_up_at_once(sandbox: Sandbox) -> None:
+    """mark_up: what a switchover does once it has asked the instances itself, instead of waiting for `rise`
+    more checks at the regional LB and then at the edge."""
+    interval = HEALTH.interval_ms / 1000
+    for name in ("a1", "a2"):
+        sandbox.apps[name].ready_status = 503
+    wait_for(lambda: sandbox.region() == DR, HEALTH.fall * interval + MARGIN, "failover to DR")
+    for name in ("a1", "a2"):
+        sandbox.apps[name].ready_status = 200
+        sandbox.runtime.mark_up(region_proxy(PRIMARY), name)
+    sandbox.runtime.mark_up(edge_proxy(), PRIMARY)
+    assert sandbox.runtime.serving_region() == PRIMARY
+    assert sandbox.region() == PRIMARY
+    with pytest.raises(NexusError, match="refused to mark"):
+        sandbox.runtime.mark_up(edge_proxy(), "nowhere")
+
+
 def test_failed_checks_of_states_without_a_count() -> None:
     def state(status: str, health: int) -> ServerState:
         return ServerState("edge", PRIMARY, status.split(maxsplit=1)[0], status, "", False, "", health, 3, 3)

@@ -21,7 +21,7 @@ from nexus_platform.errors import InputError
 #: Above this many writes per second the load generator (4 threads, one connection per write) cannot keep a
 #: steady rate on a 2-core machine beside the sandbox itself: refused rather than silently missed.
 MAX_RATE = 200.0
-FAULT_CHOICES = ("kill", "partition", "both")
+FAULT_CHOICES = ("kill", "partition", "both", "planned")
 
 
 def _seconds(value: float | None) -> str:
@@ -47,7 +47,8 @@ def drill(
     fault: Annotated[
         str,
         typer.Option(
-            help="kill (SIGKILL the primary region's processes), partition (cut it off while it runs) or both"
+            help="kill (SIGKILL the primary region's processes), partition (cut it off while it runs), both, "
+            "or planned (a planned switchover and back, timed by the writes refused)"
         ),
     ] = "kill",
     rate: Annotated[float, typer.Option(help="writes per second through the edge")] = 40.0,
@@ -75,7 +76,7 @@ def drill(
         )
     if alert_wait < 0:
         raise InputError(f"--alert-wait must not be negative, not {alert_wait:g}")
-    from nexus_platform.drill.run import one_run  # noqa: PLC0415
+    from nexus_platform.drill.run import one_run, planned_run  # noqa: PLC0415
     from nexus_platform.drill.truth import summary  # noqa: PLC0415
     from nexus_platform.sandbox import planes  # noqa: PLC0415
 
@@ -98,7 +99,9 @@ def drill(
                         f"run {number}/{runs}: fault {kind}, {mode}, {rate:g} writes/s ...", highlight=False
                     )
                 results.append(
-                    one_run(
+                    planned_run(plane, number, rate=rate)
+                    if kind == "planned"
+                    else one_run(
                         plane,
                         number,
                         rate=rate,
@@ -118,7 +121,16 @@ def drill(
         "rto_seconds": {
             kind: summary([r.truth.rto for r in results if r.fault == kind and r.truth.rto is not None])
             for kind in faults
+            if kind != "planned"
         },
+        "refused_seconds": {
+            step: summary(
+                [v for r in results if r.refused_seconds and (v := r.refused_seconds[step]) is not None]
+            )
+            for step in ("failover", "failback")
+        }
+        if fault == "planned"
+        else None,
         "cost": {
             "wall_seconds": round(time.monotonic() - began, 1),
             "wall_seconds_per_run": summary([r.wall_seconds for r in results]),
@@ -135,7 +147,7 @@ def drill(
     failed = [
         f"{r.fault} run {r.run}"
         for r in results
-        if (mode == "sync" and r.truth.lost)
+        if ((mode == "sync" or r.fault == "planned") and r.truth.lost)
         or r.truth.unresolved
         or r.truth.rejected
         or r.split_brain
@@ -161,6 +173,15 @@ def drill(
         _print(results, report, Path(path))
     if failed:
         raise typer.Exit(1)
+
+
+def _refused(results: list[Any]) -> dict[str, Any]:
+    from nexus_platform.drill.truth import summary  # noqa: PLC0415
+
+    windows = [r.refused_seconds for r in results if r.refused_seconds]
+    return {
+        step: summary([w[step] for w in windows if w[step] is not None]) for step in ("failover", "failback")
+    }
 
 
 def _publish(plane: Any, mode: str, results: list[Any], *, ok: bool) -> None:
@@ -227,6 +248,13 @@ def _print(results: list[Any], report: dict[str, Any], path: Path) -> None:
             "yes" if r.topology_restored else "NO",
         )
     console.print(table)
+    for step, stats in (report["refused_seconds"] or {}).items():
+        if stats:
+            console.print(
+                f"writes refused by the planned {step}: "
+                + ", ".join(f"{k} {v:.2f} s" for k, v in stats.items()),
+                highlight=False,
+            )
     for kind, stats in report["rto_seconds"].items():
         if stats:
             console.print(

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from nexus_platform import model
 from nexus_platform.drill import alerts, faults, picture
 from nexus_platform.drill.load import LoadGenerator, Outcome, Sent, put_record
-from nexus_platform.drill.truth import Truth, ground_truth, record_exists
+from nexus_platform.drill.truth import Truth, ground_truth, record_exists, recovery
 from nexus_platform.errors import NexusError
 from nexus_platform.sandbox.dataplane import DataPlane
 
@@ -79,6 +79,8 @@ class RunResult:
     topology_restored: bool
     wall_seconds: float
     picture: str | None = None
+    #: Planned switchover only: how long writes were refused (first refused write -> next acknowledged one).
+    refused_seconds: dict[str, float | None] | None = None
     log: list[Sent] = field(default_factory=list, repr=False)
     direct_log: list[Sent] = field(default_factory=list, repr=False)
     started: float = field(default=0.0, repr=False)
@@ -173,6 +175,75 @@ def direct_outcome(log: list[Sent], fault_at: float, fence_end: float | None) ->
     )
 
 
+def refused_window(log: list[Sent], since: float) -> float | None:
+    """Seconds writes sent after `since` were refused: from the first one refused to the next acknowledged
+    one (0.0 when none was refused, None when none was acknowledged afterwards)."""
+    rto, first_failure = recovery([s for s in log if s.sent >= since], since)
+    if first_failure is None:
+        return 0.0
+    return None if rto is None else round(rto - first_failure, 3)
+
+
+def _wait_acknowledged(load: LoadGenerator, since: float, within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
+    while not _acknowledged_since(load, since) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def planned_run(
+    plane: DataPlane, number: int, *, rate: float, warmup: float = 3.0, after: float = 3.0
+) -> RunResult:
+    """A planned switchover and back under load: `nexus dr failover --planned --execute`, then `nexus dr
+    failback --execute`, each timed by the writes it refused; nothing may be lost (RPO 0 by design)."""
+    began = time.monotonic()
+    offset = time.time() - time.monotonic()
+    edge = urlsplit(plane.edge_url())
+    host, port = edge.hostname or "127.0.0.1", edge.port or 80
+    load = LoadGenerator(host, port, rate=rate, clients=4)
+    try:
+        load.start()
+        time.sleep(warmup)
+        at = time.monotonic()
+        report = _nexus_json(["dr", "failover", "--planned", "--execute"], timeout=600)
+        _wait_acknowledged(load, at)
+        time.sleep(after)
+        back = time.monotonic()
+        failback = _nexus_json(["dr", "failback", "--execute"], timeout=600)
+        failback_seconds = round(time.monotonic() - back, 2)
+        _wait_acknowledged(load, back)
+        time.sleep(after)
+    finally:
+        log = load.stop()
+    truth = ground_truth(
+        log,
+        exists=lambda record_id: record_exists(host, port, record_id),
+        resend=lambda record_id: put_record(host, port, record_id),
+        fault_at=at,
+    )
+    marks, phases = timings(report, at, offset)
+    return RunResult(
+        run=number,
+        fault="planned",
+        mode=plane.mode(),
+        rate=rate,
+        achieved_rate=round(load.achieved_rate(), 1),
+        truth=truth,
+        watch_rto_seconds=None,
+        marks=marks,
+        phases=phases,
+        lag_at_fault={"bytes": None, "seconds": None},
+        direct=None,
+        alerts=[],
+        failback_seconds=failback_seconds,
+        topology_restored=bool(failback.get("topology_restored")),
+        wall_seconds=round(time.monotonic() - began, 2),
+        refused_seconds={"failover": refused_window(log, at), "failback": refused_window(log, back)},
+        log=log,
+        started=load.started or began,
+        fault_at=at,
+    )
+
+
 def one_run(
     plane: DataPlane,
     number: int,
@@ -233,9 +304,7 @@ def one_run(
         except subprocess.TimeoutExpired:
             watch.kill()
             raise NexusError(f"the watch did not fail over within {timeout:g}s of the fault") from None
-        deadline = time.monotonic() + 30
-        while not _acknowledged_since(load, injected.at) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        _wait_acknowledged(load, injected.at)
         time.sleep(after)
     finally:
         log = load.stop()

@@ -257,6 +257,13 @@ def _scale(role: str, like: str) -> Step:
 def _switch_to(role: str) -> Step:
     def apply(ctx: Context) -> Mapping[str, Any]:
         t = _target(ctx)
+        # Its workload ready first (a just-promoted database is seen writable on the pods' next role poll),
+        # so that the edge can take a fresh verdict now instead of waiting for its own checks to rise.
+        ctx.wait(
+            f"the workload in {_name(ctx, role)} to be ready",
+            lambda: (c := t.world.compute.capacity(role)).desired > 0 and c.ready >= c.desired,
+            timeout=WAIT_PROMOTE_SECONDS,
+        )
         t.world.traffic.restore(role)
         ctx.wait(
             f"the global endpoint to send traffic to {_name(ctx, role)}",

@@ -502,6 +502,15 @@ class Runtime:
         """Put ``region`` back at the edge; its health checks decide whether it serves. Idempotent."""
         self._set_state(region, "ready")
 
+    def mark_up(self, proxy: str, server: str) -> None:
+        """A fresh verdict from elsewhere (the instance asked directly): the server UP now, not after `rise`
+        more checks; its checks go on, and take it down again after `fall` failures."""
+        answer = self.execute(f"set server {proxy}/{server} health up")
+        if answer.strip():
+            raise NexusError(
+                f"HAProxy refused to mark {proxy}/{server} up: {_first_line(answer)}", hint="see its log"
+            )
+
     def make_primary(self, region: str) -> None:
         """Refuse, unless ``region`` already is the primary: HAProxy 2.6 cannot change ``backup`` at runtime.
 
