@@ -31,9 +31,12 @@ NEXUS = [sys.executable, "-c", "from nexus_platform.cli import main; main()"]
 def drill(mode: str, fault: str, runs: int, rate: float) -> dict[str, Any]:
     args = ["dr", "drill", "--runs", str(runs), "--mode", mode, "--fault", fault, "--rate", f"{rate:g}"]
     result = subprocess.run([*NEXUS, *args, "-o", "json"], capture_output=True, text=True, check=False)
-    if not result.stdout.strip():
-        sys.exit(f"nexus {' '.join(args)} failed: {result.stderr.strip()[-2000:]}")
-    report: dict[str, Any] = json.loads(result.stdout)
+    try:
+        report: dict[str, Any] = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        # A batch that could not finish is reported, and the others still run.
+        print(f"nexus {' '.join(args)} failed: {result.stderr.strip()[-2000:]}", file=sys.stderr)
+        return {"runs": [], "cost": {}, "exit_code": result.returncode or 1}
     report["exit_code"] = result.returncode
     return report
 
@@ -87,6 +90,9 @@ def main() -> None:
         for fault in args.faults.split(","):
             print(f"{mode} / {fault}: {args.runs} runs at {args.rate:g} writes/s ...", flush=True)
             report = drill(mode, fault, args.runs, args.rate)
+            if not report["runs"]:
+                rows.append({"mode": mode, "fault": fault, "runs": 0, "exit_code": report["exit_code"]})
+                continue
             rows.append(row(mode, fault, report))
             pictures = [r["picture"] for r in report["runs"] if r.get("picture")]
             if pictures:
@@ -109,6 +115,9 @@ def main() -> None:
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for r in rows:
+        if not r["runs"]:
+            print(f"| {r['mode']} | {r['fault']} | 0 (failed: see above) |")
+            continue
         lags = ", ".join(f"{v:.2f}" for v in r["lag_at_fault_seconds"] if v is not None) or "-"
         down = r["region_down_fired_after"]
         cells = (
@@ -131,8 +140,9 @@ def main() -> None:
         )
         print("| " + " | ".join(cells) + " |")
     wall = time.monotonic() - began
-    memory = ", ".join(f"{r['cost']['peak_memory_mib']['drill']:.0f} MiB" for r in rows)
-    per_run = [r["cost"]["wall_seconds_per_run"]["median"] for r in rows if r["cost"]["wall_seconds_per_run"]]
+    done = [r for r in rows if r["runs"]]
+    memory = ", ".join(f"{r['cost']['peak_memory_mib']['drill']:.0f} MiB" for r in done)
+    per_run = [r["cost"]["wall_seconds_per_run"]["median"] for r in done if r["cost"]["wall_seconds_per_run"]]
     print(f"\nwall time {wall:.0f} s; median wall time per run {per_run}; peak memory of the drill: {memory}")
     out = HERE / "results-drill.json"
     document = {"rate": args.rate, "wall_seconds": round(wall, 1), "rows": rows}

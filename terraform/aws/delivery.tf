@@ -23,13 +23,25 @@ locals {
   # The Argo CD components that talk to the clusters' APIs (the Helm chart's default ServiceAccount names).
   argocd_service_accounts = ["argocd-application-controller", "argocd-server", "argocd-applicationset-controller"]
 
+  jenkins_agent_service_account = "jenkins-agent-nexus"
+
+  # The pods that deliver, by role: Argo CD to the clusters, the Jenkins agent to ECR.
+  delivery_identities = {
+    argocd        = { namespace = local.argocd_namespace, service_accounts = local.argocd_service_accounts }
+    jenkins_agent = { namespace = var.jenkins_namespace, service_accounts = [local.jenkins_agent_service_account] }
+  }
+
   cluster_admins = merge(
     { argocd = aws_iam_role.argocd.arn },
     { for i, arn in var.cluster_admin_arns : "admin-${i}" => arn },
   )
 }
 
-data "aws_iam_policy_document" "argocd_assume" {
+# Who may assume each delivery role: only the named ServiceAccounts of one namespace of the primary cluster, through
+# EKS Pod Identity (the agent tags the session with the cluster, namespace and ServiceAccount).
+data "aws_iam_policy_document" "delivery_assume" {
+  for_each = local.delivery_identities
+
   statement {
     sid     = "EksPodIdentity"
     actions = ["sts:AssumeRole", "sts:TagSession"]
@@ -48,13 +60,13 @@ data "aws_iam_policy_document" "argocd_assume" {
     condition {
       test     = "StringEquals"
       variable = "aws:RequestTag/kubernetes-namespace"
-      values   = [local.argocd_namespace]
+      values   = [each.value.namespace]
     }
 
     condition {
       test     = "StringEquals"
       variable = "aws:RequestTag/kubernetes-service-account"
-      values   = local.argocd_service_accounts
+      values   = each.value.service_accounts
     }
   }
 }
@@ -64,7 +76,7 @@ data "aws_iam_policy_document" "argocd_assume" {
 resource "aws_iam_role" "argocd" {
   name               = "${local.name_prefix}-argocd"
   description        = "Argo CD of ${local.name_prefix} (EKS Pod Identity, ${local.argocd_namespace} on ${local.regions.primary.name}): delivers to both clusters through their access entries"
-  assume_role_policy = data.aws_iam_policy_document.argocd_assume.json
+  assume_role_policy = data.aws_iam_policy_document.delivery_assume["argocd"].json
 }
 
 resource "aws_eks_pod_identity_association" "argocd" {
@@ -74,4 +86,61 @@ resource "aws_eks_pod_identity_association" "argocd" {
   namespace       = local.argocd_namespace
   service_account = each.value
   role_arn        = aws_iam_role.argocd.arn
+}
+
+################################################################################
+# Delivery: the Jenkins agent's way into ECR
+################################################################################
+#
+# The pipeline's agent pod (cicd/jenkins/pod.yaml, ServiceAccount jenkins-agent-nexus) runs in the primary cluster's
+# namespace var.jenkins_namespace. It pushes nexus-api to the primary region's repository (ECR replicates it to DR)
+# and waits until the DR repository holds the same digest: the role allows exactly that, through EKS Pod Identity.
+# ECR encrypts with the regions' KMS keys through its own grants, so the role needs no KMS permission.
+
+data "aws_iam_policy_document" "jenkins_agent" {
+  statement {
+    sid       = "RegistryLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"] # the action has no resource-level permissions
+  }
+
+  statement {
+    sid = "PushNexusApi"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchGetImage",
+      "ecr:CompleteLayerUpload",
+      "ecr:DescribeImages",
+      "ecr:GetDownloadUrlForLayer",
+      "ecr:InitiateLayerUpload",
+      "ecr:PutImage",
+      "ecr:UploadLayerPart",
+    ]
+    resources = [aws_ecr_repository.primary["nexus_api"].arn]
+  }
+
+  statement {
+    sid       = "WaitForTheDrReplica"
+    actions   = ["ecr:DescribeImages"]
+    resources = [aws_ecr_repository.nexus_api_dr.arn]
+  }
+}
+
+resource "aws_iam_role" "jenkins_agent" {
+  name               = "${local.name_prefix}-jenkins-agent"
+  description        = "The nexus-api pipeline's Jenkins agent (EKS Pod Identity, ${var.jenkins_namespace}/${local.jenkins_agent_service_account} on ${local.regions.primary.name}): pushes nexus-api to ECR"
+  assume_role_policy = data.aws_iam_policy_document.delivery_assume["jenkins_agent"].json
+}
+
+resource "aws_iam_role_policy" "jenkins_agent" {
+  name   = "push-nexus-api"
+  role   = aws_iam_role.jenkins_agent.id
+  policy = data.aws_iam_policy_document.jenkins_agent.json
+}
+
+resource "aws_eks_pod_identity_association" "jenkins_agent" {
+  cluster_name    = module.primary.cluster_name
+  namespace       = var.jenkins_namespace
+  service_account = local.jenkins_agent_service_account
+  role_arn        = aws_iam_role.jenkins_agent.arn
 }

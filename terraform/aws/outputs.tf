@@ -152,8 +152,10 @@ output "edge_web_acl_arn" {
 }
 
 output "delivery" {
-  description = "How Argo CD reaches the clusters (delivery.tf): its IAM role (EKS Pod Identity in the primary cluster, namespace and ServiceAccounts), who has an access entry on the clusters, and where each cluster's public endpoint admits callers from."
+  description = "How delivery reaches the clusters and the registry (delivery.tf): Argo CD's IAM role (EKS Pod Identity in the primary cluster, namespace and ServiceAccounts), who has an access entry on the clusters, where each cluster's public endpoint admits callers from, and the Jenkins agent's ECR push role."
   value = {
+    jenkins_agent_role_arn  = aws_iam_role.jenkins_agent.arn
+    jenkins_agent_identity  = "${var.jenkins_namespace}/${local.jenkins_agent_service_account}"
     argocd_role_arn         = aws_iam_role.argocd.arn
     argocd_namespace        = local.argocd_namespace
     argocd_service_accounts = local.argocd_service_accounts

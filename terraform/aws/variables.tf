@@ -160,6 +160,17 @@ variable "cluster_admin_arns" {
   }
 }
 
+variable "jenkins_namespace" {
+  description = "Namespace of the primary cluster in which the Jenkins agents run (cicd/jenkins/pod.yaml): its ServiceAccount jenkins-agent-nexus gets the role that pushes nexus-api to ECR (EKS Pod Identity)."
+  type        = string
+  default     = "jenkins"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", var.jenkins_namespace))
+    error_message = "jenkins_namespace must be a Kubernetes namespace name (RFC 1123 label: lower-case letters, digits, '-')."
+  }
+}
+
 variable "eks_support_type" {
   description = "EKS upgrade policy of both clusters: STANDARD (default: upgraded automatically when the version's standard support ends, so never billed for extended support) or EXTENDED (kept on the version up to 12 more months at $0.60 instead of $0.10 per cluster-hour)."
   type        = string

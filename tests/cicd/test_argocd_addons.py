@@ -196,3 +196,11 @@ def test_elastic_stack_resources_share_one_version_and_connect() -> None:
     host = next(e["value"] for e in fluentd["env"] if e["name"] == "FLUENT_ELASTICSEARCH_HOST")
     es = docs["Elasticsearch"]["metadata"]
     assert host == f"{es['name']}-es-http.{es['namespace']}.svc"
+
+
+def test_replicated_controllers_elect_a_leader() -> None:
+    """Issue 11 item 7: a controller run as several replicas must elect a leader (external-secrets chart
+    2.4.1's top-level `leaderElect`; its default is false), or every replica reconciles everything."""
+    values = yaml.safe_load((ARGOCD / "addons" / "values" / "external-secrets.yaml").read_text())
+    assert values["replicaCount"] > 1
+    assert values["leaderElect"] is True

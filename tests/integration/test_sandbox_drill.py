@@ -53,6 +53,8 @@ def test_one_drill_run_accounts_for_every_write(sandbox: dict[str, Any], mode: s
     mode_before = json.loads(nexus("status", "-o", "json", env=sandbox["env"]).stdout)["mode"]
     code, report, stderr = nexus_json(
         *("dr", "drill", "--runs", "1", "--rate", "30", "--mode", mode, "--fault", fault),
+        # Waiting for the alert costs ~20 s of the suite per run: one run checks it.
+        *(("--alert-wait", "0") if fault == "partition" else ()),
         env=sandbox["env"],
         timeout=900,
     )
@@ -74,7 +76,8 @@ def test_one_drill_run_accounts_for_every_write(sandbox: dict[str, Any], mode: s
     assert run["split_brain"] == 0
     if fault == "partition":
         assert run["direct"]["requests"] > 0  # a client kept writing to the old primary directly
-    assert "NexusRegionDown" in {a["name"] for a in run["alerts"]}
+    if fault == "kill":
+        assert "NexusRegionDown" in {a["name"] for a in run["alerts"]}
     assert run["topology_restored"] is True
     assert {"detect", "fence", "promote", "verify"} <= set(run["phases"])
     assert Path(run["picture"]).read_bytes()[:4] == b"\x89PNG"

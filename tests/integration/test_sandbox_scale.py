@@ -25,6 +25,22 @@ pytestmark = pytest.mark.integration
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "scaling.sh"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def settled(sandbox: dict[str, Any]) -> None:
+    """Start from the sandbox's base shape: an earlier module's load (the drill reads back every write it
+    made) may have scaled a region out, and the autoscaler scales back only after its stabilization window."""
+    plane = data_plane()
+
+    def base_shape() -> bool:
+        return all(
+            {i.name for i in plane.slots(role) if plane.processes.record(i.name) is not None}
+            == {i.name for i in plane.instances(role)}
+            for role in model.ROLES
+        )
+
+    wait_for(base_shape, "the autoscaler to scale back to the instances `nexus up` starts", timeout=180)
+
+
 def test_scale_show_reads_the_running_sandbox(sandbox: dict[str, Any]) -> None:
     code, shown, stderr = nexus_json("scale", "show", env=sandbox["env"])
     assert code == 0, stderr

@@ -115,9 +115,12 @@ def test_workload_identities_are_bound_to_their_service_accounts(sandbox: dict[s
         assert set(statement["Condition"]) == {"StringEquals"}
 
         associations = eks.list_pod_identity_associations(clusterName=info["cluster_name"])["associations"]
-        # Argo CD runs in the primary cluster only (terraform/aws/delivery.tf).
+        # Argo CD and the Jenkins agent run in the primary cluster only (terraform/aws/delivery.tf).
+        jenkins = tuple(delivery["jenkins_agent_identity"].split("/", 1))
         argocd = (
-            {("argocd", sa) for sa in delivery["argocd_service_accounts"]} if role == "primary" else set()
+            {("argocd", sa) for sa in delivery["argocd_service_accounts"]} | {jenkins}
+            if role == "primary"
+            else set()
         )
         assert {(a["namespace"], a["serviceAccount"]) for a in associations} == {
             ("kube-system", "aws-load-balancer-controller"),

@@ -86,12 +86,7 @@ def test_toolkit_metrics_are_alerted_on() -> None:
 
 # Alerted on, produced by a runbook an open issue adds: the alert cannot fire for a good reason until then
 # (BackupStatusMissing would fire forever). An entry leaves when its producer lands (the test says when).
-PENDING_PRODUCERS = {
-    "DR_DRILL_LAST_RTO": "issue 22: nexus dr drill",
-    "DR_DRILL_LAST_RPO": "issue 22: nexus dr drill",
-    "DR_DRILL_LAST_SUCCESS": "issue 22: nexus dr drill",
-    "DR_DRILL_LAST_RUN_TIMESTAMP": "issue 22: nexus dr drill",
-}
+PENDING_PRODUCERS: dict[str, str] = {}
 
 
 def _producers() -> set[str]:

@@ -144,3 +144,32 @@ def test_the_black_hole_accepts_nothing_so_a_request_times_out() -> None:
         client.close()
     finally:
         hole.close()
+
+
+def test_an_acknowledged_write_that_cannot_be_read_back_is_unverified_not_lost() -> None:
+    from nexus_platform.drill.truth import ground_truth  # noqa: PLC0415
+
+    log = [_sent("kept", 1.0, Outcome.ACKNOWLEDGED), _sent("unreadable", 1.1, Outcome.ACKNOWLEDGED)]
+
+    def exists(record_id: str) -> bool:
+        if record_id == "unreadable":
+            raise OSError("reading unreadable answered HTTP 503")
+        return True
+
+    truth = ground_truth(log, exists=exists, resend=lambda _: log[0], fault_at=0.5)
+    assert truth.lost == () and truth.unverified == ("unreadable",)
+
+
+def test_a_failed_read_back_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nexus_platform.drill import truth  # noqa: PLC0415
+
+    failures = iter([OSError("503"), OSError("reset")])
+
+    def flaky(host: str, port: int, record_id: str, **_: object) -> bool:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return True
+
+    monkeypatch.setattr(truth, "record_exists", flaky)
+    assert truth.reader("127.0.0.1", 1, attempts=3)("id") is True

@@ -149,6 +149,7 @@ def drill(
         for r in results
         if ((mode == "sync" or r.fault == "planned") and r.truth.lost)
         or r.truth.unresolved
+        or r.truth.unverified
         or r.truth.rejected
         or r.split_brain
         or not r.topology_restored

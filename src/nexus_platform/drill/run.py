@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from nexus_platform import model
 from nexus_platform.drill import alerts, faults, picture
 from nexus_platform.drill.load import LoadGenerator, Outcome, Sent, put_record
-from nexus_platform.drill.truth import Truth, ground_truth, record_exists, recovery
+from nexus_platform.drill.truth import Truth, ground_truth, reader, recovery
 from nexus_platform.errors import NexusError
 from nexus_platform.sandbox.dataplane import DataPlane
 
@@ -216,7 +216,7 @@ def planned_run(
         log = load.stop()
     truth = ground_truth(
         log,
-        exists=lambda record_id: record_exists(host, port, record_id),
+        exists=reader(host, port),
         resend=lambda record_id: put_record(host, port, record_id),
         fault_at=at,
     )
@@ -330,7 +330,7 @@ def one_run(
         raise NexusError(f"the watch did not complete a failover (exit {watch.returncode}): {last}")
     truth = ground_truth(
         log,
-        exists=lambda record_id: record_exists(host, port, record_id),
+        exists=reader(host, port),
         resend=lambda record_id: put_record(host, port, record_id),
         fault_at=injected.at,
     )

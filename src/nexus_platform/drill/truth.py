@@ -40,10 +40,26 @@ class Truth:
     rto: float | None = None
     #: Fault -> the first write that failed (how soon clients noticed).
     first_failure: float | None = None
+    #: Acknowledged writes whose read-back kept failing: neither confirmed nor lost (the run fails on them).
+    unverified: tuple[str, ...] = ()
 
     @property
     def unresolved(self) -> int:
         return sum(1 for r in self.unknown if r.outcome == "unresolved")
+
+
+def reader(host: str, port: int, *, attempts: int = 5) -> Callable[[str], bool]:
+    """`record_exists` through the edge, tried again on a failed read (a 503 while an instance leaves the
+    load balancer, a reset): a transient error must not turn into an unverified write."""
+    import tenacity  # noqa: PLC0415
+
+    retrying = tenacity.retry(
+        retry=tenacity.retry_if_exception_type(OSError),
+        stop=tenacity.stop_after_attempt(attempts),
+        wait=tenacity.wait_exponential(multiplier=0.2, max=2.0),
+        reraise=True,
+    )
+    return retrying(lambda record_id: record_exists(host, port, record_id))
 
 
 def record_exists(host: str, port: int, record_id: str, *, timeout: float = 5.0) -> bool:
@@ -84,7 +100,13 @@ def ground_truth(
 ) -> Truth:
     """Read back every acknowledged write, settle every unknown one, and time the recovery."""
     acknowledged = [s for s in log if s.outcome is Outcome.ACKNOWLEDGED]
-    lost = [s for s in acknowledged if not exists(s.id)]
+    lost, unverified = [], []
+    for entry in acknowledged:
+        try:
+            if not exists(entry.id):
+                lost.append(entry)
+        except OSError:
+            unverified.append(entry.id)
     window = None
     if lost:
         window = max(s.answered for s in lost) - min(s.answered for s in lost)
@@ -115,6 +137,7 @@ def ground_truth(
         unknown=tuple(resolutions),
         rto=rto,
         first_failure=first_failure,
+        unverified=tuple(unverified),
     )
 
 

@@ -712,7 +712,7 @@ run "delivery_reaches_both_clusters" {
 
   assert {
     condition = alltrue([
-      for s in data.aws_iam_policy_document.argocd_assume.statement :
+      for s in data.aws_iam_policy_document.delivery_assume["argocd"].statement :
       anytrue([for p in s.principals : contains(p.identifiers, "pods.eks.amazonaws.com")]) &&
       anytrue([for c in s.condition : c.variable == "aws:RequestTag/eks-cluster-name" && toset(c.values) == toset(["nexus-production-primary"])]) &&
       anytrue([for c in s.condition : c.variable == "aws:RequestTag/kubernetes-namespace" && toset(c.values) == toset(["argocd"])])
@@ -733,6 +733,39 @@ run "delivery_reaches_both_clusters" {
   assert {
     condition     = module.dr.cluster_public_access_cidrs == tolist(["198.51.100.7/32"]) && length(module.primary.cluster_public_access_cidrs) == 0
     error_message = "The DR cluster's API must admit exactly the primary region's NAT addresses; the primary's stays private."
+  }
+}
+
+# Issue 11 item 6: the Jenkins agent pushes nexus-api to ECR as a role of its own (delivery.tf).
+run "jenkins_agent_pushes_to_ecr" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_eks_pod_identity_association.jenkins_agent.cluster_name == "nexus-production-primary" &&
+      aws_eks_pod_identity_association.jenkins_agent.namespace == "jenkins" &&
+      aws_eks_pod_identity_association.jenkins_agent.service_account == "jenkins-agent-nexus"
+    )
+    error_message = "The Jenkins agent's ServiceAccount (cicd/jenkins/pod.yaml) in the primary cluster must get its role through EKS Pod Identity."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.delivery_assume["jenkins_agent"].statement :
+      anytrue([for c in s.condition : c.variable == "aws:RequestTag/kubernetes-service-account" && toset(c.values) == toset(["jenkins-agent-nexus"])]) &&
+      anytrue([for c in s.condition : c.variable == "aws:RequestTag/kubernetes-namespace" && toset(c.values) == toset(["jenkins"])])
+    ])
+    error_message = "Only the Jenkins agent's pods may assume its role."
+  }
+
+  # Push to the primary repository only; the DR repository is only read (replication writes it).
+  assert {
+    condition = (
+      contains(one([for s in data.aws_iam_policy_document.jenkins_agent.statement : s.actions if s.sid == "PushNexusApi"]), "ecr:PutImage") &&
+      one([for s in data.aws_iam_policy_document.jenkins_agent.statement : s.actions if s.sid == "WaitForTheDrReplica"]) == toset(["ecr:DescribeImages"]) &&
+      length([for s in data.aws_iam_policy_document.jenkins_agent.statement : s if contains(s.actions, "ecr:PutImage") && length(s.resources) != 1]) == 0
+    )
+    error_message = "The Jenkins agent may push to the primary nexus-api repository only and read the DR one."
   }
 }
 

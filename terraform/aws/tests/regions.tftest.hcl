@@ -405,6 +405,11 @@ run "dr_region_resources" {
   }
 
   assert {
+    condition     = jsondecode(aws_eks_addon.before_nodes["vpc-cni"].configuration_values).enableNetworkPolicy == "true"
+    error_message = "NetworkPolicies are enforced only with the VPC CNI's network policy agent on (enableNetworkPolicy)."
+  }
+
+  assert {
     condition     = aws_db_instance.this.multi_az == false
     error_message = "The DR replica takes no writes: single-AZ by default (dr_db_multi_az)."
   }

@@ -270,6 +270,10 @@ resource "aws_eks_addon" "before_nodes" {
   addon_name                  = each.key
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "OVERWRITE"
+  # The chart's NetworkPolicies (nexus-api's ingress and egress) are enforced only once the VPC CNI runs its
+  # network policy agent, which is off by default ("Configure your cluster for Kubernetes network policies",
+  # EKS user guide: the add-on's enableNetworkPolicy, a string).
+  configuration_values = each.key == "vpc-cni" ? jsonencode({ enableNetworkPolicy = "true" }) : null
 
   tags = local.tags
 }
