@@ -26,8 +26,6 @@ from nexus_platform.sandbox.dataplane import DataPlane
 from nexus_platform.world.local.link import LinkControl
 from nexus_platform.world.local.processes import descendants
 
-FAULTS = ("kill", "partition")
-
 
 @dataclass
 class Injected:

@@ -2,7 +2,7 @@
 detection, promotion, first acknowledged write), so a reader sees the outage at a glance.
 
 matplotlib is the drill's optional dependency (`pip install 'nexus-platform[drill]'`; `make` installs it):
-without it the drill says so and writes the JSON report only.
+without it the drill writes the JSON report only (its `picture` fields stay null).
 """
 
 from __future__ import annotations

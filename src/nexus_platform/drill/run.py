@@ -127,6 +127,12 @@ def _nexus_json(args: list[str], timeout: float) -> dict[str, Any]:
     return payload
 
 
+def _edge(plane: DataPlane) -> tuple[str, int]:
+    """The global endpoint's host and port, where the drill's clients write and read back."""
+    edge = urlsplit(plane.edge_url())
+    return edge.hostname or model.LOCALHOST, edge.port or 80
+
+
 def _acknowledged_since(load: LoadGenerator, since: float) -> bool:
     return any(s.outcome is Outcome.ACKNOWLEDGED and s.sent >= since for s in list(load.log))
 
@@ -197,8 +203,7 @@ def planned_run(
     failback --execute`, each timed by the writes it refused; nothing may be lost (RPO 0 by design)."""
     began = time.monotonic()
     offset = time.time() - time.monotonic()
-    edge = urlsplit(plane.edge_url())
-    host, port = edge.hostname or "127.0.0.1", edge.port or 80
+    host, port = _edge(plane)
     load = LoadGenerator(host, port, rate=rate, clients=4)
     try:
         load.start()
@@ -258,8 +263,7 @@ def one_run(
 ) -> RunResult:
     began = time.monotonic()
     offset = time.time() - time.monotonic()
-    edge = urlsplit(plane.edge_url())
-    host, port = edge.hostname or "127.0.0.1", edge.port or 80
+    host, port = _edge(plane)
     watch = subprocess.Popen(
         # No cool-down: each run's failover follows the previous run's failback.
         [
