@@ -14,6 +14,8 @@ from tests.cicd.helpers import ARGOCD, GIT_REPO_URL, REPO, generate, load_docs, 
 from tests.support import tfvars
 
 LOCAL_CHARTS = "cicd/argocd/addons/charts/"
+# Configuration an add-on deploys from this repository beside its chart (Fluentd's pipeline: logging/fluentd).
+CONFIG_SOURCES = ("logging/", "monitoring/deploy")
 TABLE = yaml.safe_load((ARGOCD / "versions.yaml").read_text())
 ADDON_FILES = {p.stem: p for p in sorted((ARGOCD / "addons").glob("*.yaml"))}
 MINIMUMS = {name: Version(v) for name, v in TABLE["minimums"].items()}
@@ -70,7 +72,7 @@ def test_addon_pins_exactly_the_table_version(addon: str) -> None:
     for app in generate(appset(addon)):
         charts = [s for s in sources(app) if "chart" in s]
         paths = [s for s in sources(app) if "path" in s]
-        local = [s for s in paths if s["path"].startswith(LOCAL_CHARTS)]
+        local = [s for s in paths if s["path"].startswith((LOCAL_CHARTS, *CONFIG_SOURCES))]
         assert len(charts) + len(paths) - len(local) == 1, "exactly one main source"
         if "chart" in entry:
             (main,) = charts
@@ -84,7 +86,8 @@ def test_addon_pins_exactly_the_table_version(addon: str) -> None:
             assert (REPO / entry["path"]).is_dir()
         for source in local:
             assert source["repoURL"] == GIT_REPO_URL
-            assert (REPO / source["path"] / "Chart.yaml").is_file(), source["path"]
+            kind = "kustomization.yaml" if source["path"].startswith(CONFIG_SOURCES) else "Chart.yaml"
+            assert (REPO / source["path"] / kind).is_file(), source["path"]
 
 
 @pytest.mark.parametrize("component", sorted(TABLE["minimums"]))
@@ -189,13 +192,14 @@ def test_elastic_stack_resources_share_one_version_and_connect() -> None:
         for p in sorted((ARGOCD / "addons" / "elastic-stack").glob("*.yaml"))
         for d in load_docs(p)
     }
-    assert set(docs) == {"Elasticsearch", "Kibana"}
+    # the stack, and Fluentd's user (tests/cicd/test_fluentd_deploy.py)
+    assert set(docs) == {"Elasticsearch", "Kibana", "Password", "ExternalSecret", "Secret"}
     assert docs["Kibana"]["spec"]["version"] == docs["Elasticsearch"]["spec"]["version"]
     assert docs["Kibana"]["spec"]["elasticsearchRef"]["name"] == docs["Elasticsearch"]["metadata"]["name"]
     fluentd = load_docs(ARGOCD / "addons" / "values" / "fluentd.yaml")[0]
-    host = next(e["value"] for e in fluentd["env"] if e["name"] == "FLUENT_ELASTICSEARCH_HOST")
+    hosts = next(e["value"] for e in fluentd["env"] if e["name"] == "FLUENT_ELASTICSEARCH_HOSTS")
     es = docs["Elasticsearch"]["metadata"]
-    assert host == f"{es['name']}-es-http.{es['namespace']}.svc"
+    assert hosts == f"https://{es['name']}-es-http.{es['namespace']}.svc:9200"
 
 
 def test_replicated_controllers_elect_a_leader() -> None:

@@ -391,8 +391,20 @@ def test_virtual_service_timeouts_retries_and_routes(rendered_latest: Rendered) 
     routed = [m["uri"] for m in api["match"]]
     assert {"prefix": "/api/"} in routed and {"exact": "/readyz"} in routed
     assert not any("metrics" in str(u) for u in routed), "/metrics must not be public"
-    https = gateway["spec"]["servers"][0]
-    assert https["tls"]["mode"] == "SIMPLE" and https["tls"]["minProtocolVersion"] == "TLSV1_2"
+
+
+def test_https_server_only_with_a_tls_secret(rendered_latest: Rendered) -> None:
+    """On EKS the ALB ends TLS: no 443 server naming a secret nothing creates; one where a secret is named."""
+    protocols = [s["port"]["protocol"] for s in rendered_latest.one("Gateway")["spec"]["servers"]]
+    assert protocols == ["HTTP"]
+    direct = render_values({"istio": {"gateway": {"credentialName": "nexus-api-tls"}}}).one("Gateway")
+    https = direct["spec"]["servers"][0]
+    assert https["port"] == {"number": 443, "name": "https", "protocol": "HTTPS"}
+    assert https["tls"] == {
+        "mode": "SIMPLE",
+        "credentialName": "nexus-api-tls",
+        "minProtocolVersion": "TLSV1_2",
+    }
 
 
 def test_plain_http_from_the_alb_is_served_not_redirected(rendered_latest: Rendered) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from tests.cicd.helpers import GIT_REPO_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 MONITORING = ROOT / "monitoring"
@@ -18,7 +19,8 @@ RULES_DIR = MONITORING / "rules"
 RULE_TESTS_DIR = MONITORING / "tests"
 DASHBOARDS_DIR = MONITORING / "dashboards"
 RUNBOOKS_DIR = ROOT / "docs" / "runbooks"
-RUNBOOK_URL_PREFIX = "https://github.com/nexus-platform/nexus-platform/blob/main/docs/runbooks/"
+# The project's own Git host (the repository Argo CD deploys from), not a public code host.
+RUNBOOK_URL_PREFIX = GIT_REPO_URL.removesuffix(".git") + "/-/blob/main/docs/runbooks/"
 NEXUS_API_README = ROOT / "services" / "nexus-api" / "README.md"
 
 # Grafana's variables, replaced by values that make the expression valid PromQL for the parse check.

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.helm.helmchart import KUBE_VERSIONS, render_file
 from tests.monitoring import obslib
 from tests.support import tfvars
 
@@ -229,20 +230,28 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_relabeling_keeps_labels_and_drops_what_it_should(running: dict[str, Any]) -> None:
-    active = {
-        target["discoveredLabels"]["__address__"]: target for target in running["targets"]["activeTargets"]
-    }
-    dropped = {target["discoveredLabels"]["__address__"] for target in running["targets"]["droppedTargets"]}
+    def found(targets: list[dict[str, Any]], job: str, entry: dict[str, Any]) -> list[dict[str, Any]]:
+        """The targets discovered from this fixture entry of this job (its file_sd file and meta labels; the
+        address may have been rewritten by the relabeling)."""
+        meta = {str(k): str(v) for k, v in entry["meta"].items()}
+        return [
+            t
+            for t in targets
+            if meta.items() <= t["discoveredLabels"].items()
+            and Path(t["discoveredLabels"]["__meta_filepath"]).stem == job
+        ]
+
+    active, dropped = running["targets"]["activeTargets"], running["targets"]["droppedTargets"]
     for job, entries in obslib.load_yaml(SD_TARGETS).items():
         if job == "alertmanagers":
             continue
         for entry in entries:
             address = entry["address"]
             if entry["expect"] == "drop":
-                assert address in dropped and address not in active, (job, address)
+                assert found(dropped, job, entry) and not found(active, job, entry), (job, address)
             else:
-                assert address in active, (job, address)
-                assert active[address]["labels"] == entry["expect"], (job, address)
+                (target,) = found(active, job, entry)
+                assert target["labels"] == entry["expect"], (job, address)
 
 
 def test_blackbox_targets_are_probed_through_the_exporter(running: dict[str, Any]) -> None:
@@ -277,3 +286,27 @@ def test_external_labels_take_the_region_from_the_environment(running: dict[str,
         "region": "us-east-1",
         "cluster": "nexus-production-primary",
     }
+
+
+def test_nexus_api_is_scraped_through_istio_metrics_merging(running: dict[str, Any]) -> None:
+    """STRICT mTLS refuses a plaintext scrape of the app's port: the kept target is the sidecar agent's merged
+    endpoint, on the port and path the injector writes into the prometheus.io annotations."""
+    (target,) = [t for t in running["targets"]["activeTargets"] if t["labels"]["job"] == "nexus-api"]
+    assert target["scrapeUrl"] == "http://127.0.1.1:15020/stats/prometheus"
+
+
+def test_nexus_api_job_selects_the_label_the_chart_renders() -> None:
+    """One source for the label: the job keeps what helm/nexus puts on its pods, and so does the fixture."""
+    deployment = render_file("values-primary.yaml", KUBE_VERSIONS[-1]).one("Deployment")
+    rendered = deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
+    job = next(job for job in _config()["scrape_configs"] if job["job_name"] == "nexus-api")
+    (keep,) = [
+        r
+        for r in job["relabel_configs"]
+        if r.get("source_labels") == ["__meta_kubernetes_pod_label_app_kubernetes_io_name"]
+    ]
+    assert keep["action"] == "keep" and re.fullmatch(keep["regex"], rendered)
+    fixture = obslib.load_yaml(SD_TARGETS)["nexus-api"][0]["meta"]
+    assert fixture["__meta_kubernetes_pod_label_app_kubernetes_io_name"] == rendered
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true", "the chart must ask Istio to merge its metrics"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
+import re
 import shutil
 import socket
 import subprocess
@@ -399,3 +401,29 @@ def test_runtime_without_haproxy_raises_nexus_error(short_dir: Path) -> None:
         sock.bind(str(stale))
     with pytest.raises(NexusError, match="nothing listens"):
         Runtime(stale).disable_region(PRIMARY)
+
+
+@pytest.mark.parametrize("interval_ms", [200, 1000, 10_000])
+def test_a_timed_out_check_keeps_the_interval_schedule(tmp_path: Path, interval_ms: int) -> None:
+    """A check that times out (connects dropped: a partitioned region) must not push the next one a whole
+    interval later, or `fall` such checks take fall x (interval + timeout): the next check after a failure
+    starts `fastinter` after the failed one ended, so timeout + fastinter is the interval (Route 53's fixed
+    schedule), and checks connect within the check timeout (HAProxy uses min(timeout connect, inter))."""
+    apps = {name: App(name) for name in ("a1", "a2", "b1", "b2")}
+    try:
+        spec = make_spec(Path("/tmp/nxh-sched.sock"), apps)
+    finally:
+        for app in apps.values():
+            app.server_close()
+    spec = dataclasses.replace(spec, health=dataclasses.replace(spec.health, interval_ms=interval_ms))
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(render_config(spec))
+    check_config(cfg)
+    text = cfg.read_text()
+    ms = {key: int(value) for key, value in re.findall(r"timeout (connect|check) (\d+)ms", text)}
+    (inter, fastinter), *_ = {
+        (int(a), int(b)) for a, b in re.findall(r"inter (\d+)ms fastinter (\d+)ms", text)
+    }
+    assert inter == interval_ms
+    assert ms["connect"] <= ms["check"] < interval_ms
+    assert ms["check"] + fastinter == interval_ms

@@ -72,7 +72,9 @@ class FakeServer:
 
         self.requests: list[tuple[str, str, dict[str, str], Any]] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # Closing must not wait for clients' idle keep-alive connections, nor for a half-second poll.
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     @property

@@ -419,6 +419,14 @@ run "dr_region_resources" {
     error_message = "The control plane must reach istiod's injection webhook on the nodes (15017)."
   }
 
+  assert {
+    condition = (
+      aws_eks_addon.metrics_server.addon_name == "metrics-server" &&
+      contains([for rule in aws_vpc_security_group_ingress_rule.nodes_from_cluster : rule.from_port], 10251)
+    )
+    error_message = "Every HPA's CPU target needs metrics.k8s.io: the metrics-server add-on, reached by the control plane on 10251."
+  }
+
   # Issue 21 item 1: Argo CD (in the primary cluster) can deliver here: the public endpoint admits exactly the
   # primary region's NAT addresses, and its role has a cluster-wide admin access entry.
   assert {

@@ -290,6 +290,20 @@ resource "aws_eks_addon" "coredns" {
   depends_on = [aws_eks_node_group.this]
 }
 
+# Resource metrics (metrics.k8s.io) for every HPA's CPU target (nexus-api, the ingress gateway, istiod): EKS clusters
+# come without metrics-server, and without it each HPA stays at its minimum. The EKS community add-on, so EKS keeps
+# it matched to the cluster's version; the request-rate metric comes from prometheus-adapter (Argo CD add-on).
+resource "aws_eks_addon" "metrics_server" {
+  cluster_name                = aws_eks_cluster.this.name
+  addon_name                  = "metrics-server"
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "OVERWRITE"
+
+  tags = local.tags
+
+  depends_on = [aws_eks_node_group.this]
+}
+
 # Since EKS 1.30 no StorageClass is the cluster's default (gp2 lost the annotation), so claims that name no class
 # (Prometheus's, Elasticsearch's) would stay Pending. The add-on makes one: ebs-csi-default-sc, gp3, WaitForFirstConsumer.
 # It sets no `encrypted` parameter; the region's EBS encryption by default (below) encrypts its volumes.

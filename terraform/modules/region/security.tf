@@ -104,10 +104,14 @@ locals {
   cluster_to_node_ports = {
     https          = { port = 443, description = "EKS control plane to webhooks on 443" }
     metrics_server = { port = 4443, description = "EKS control plane to metrics-server" }
-    webhook_6443   = { port = 6443, description = "EKS control plane to webhooks on 6443" }
-    webhook_8443   = { port = 8443, description = "EKS control plane to webhooks on 8443" }
-    webhook_9443   = { port = 9443, description = "EKS control plane to AWS Load Balancer Controller webhook" }
-    kubelet        = { port = 10250, description = "EKS control plane to kubelet" }
+    # The metrics-server EKS add-on (compute.tf) listens on 10251, not the upstream chart's 10250/4443 ("View
+    # resource usage with the Kubernetes Metrics Server", EKS user guide): the API server's aggregation layer
+    # calls it there for every HPA's CPU reading.
+    metrics_server_addon = { port = 10251, description = "EKS control plane to the metrics-server add-on" }
+    webhook_6443         = { port = 6443, description = "EKS control plane to webhooks on 6443" }
+    webhook_8443         = { port = 8443, description = "EKS control plane to webhooks on 8443" }
+    webhook_9443         = { port = 9443, description = "EKS control plane to AWS Load Balancer Controller webhook" }
+    kubelet              = { port = 10250, description = "EKS control plane to kubelet" }
     # istiod serves the sidecar-injection and validation webhooks on 15017: without it every pod creation in an
     # injection-enabled namespace fails (the API server cannot call the webhook).
     istio_webhook = { port = 15017, description = "EKS control plane to istiod webhooks" }

@@ -44,6 +44,7 @@ ADDON_CATALOGUE: dict[str, dict[str, str]] = {
     "eks-pod-identity-agent": {"type": "security", "version": "v1.3.4-eksbuild.1"},
     "amazon-cloudwatch-observability": {"type": "observability", "version": "v2.6.0-eksbuild.1"},
     "snapshot-controller": {"type": "storage", "version": "v8.1.0-eksbuild.2"},
+    "metrics-server": {"type": "observability", "version": "v0.7.2-eksbuild.3"},
 }
 DEFAULT_ADDON_VERSION = "v1.0.0-eksbuild.1"
 KUBERNETES_VERSIONS = [f"1.{minor}" for minor in range(27, 36)]

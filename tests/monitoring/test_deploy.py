@@ -1,0 +1,105 @@
+"""monitoring/ reaches the clusters: every rule group is in a PrometheusRule the deployed Prometheus selects,
+every dashboard reaches Grafana through its sidecar label, the Alertmanager runs monitoring/alertmanager.yaml,
+every scrape job of monitoring/prometheus.yaml is either deployed or provided by the chart or helm/nexus, and
+the committed objects are what monitoring/deploy/generate.py makes of the files today."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import yaml
+from tests.cicd.helpers import ARGOCD, load_docs, load_module
+from tests.helm.helmchart import KUBE_VERSIONS, render_file
+from tests.monitoring import obslib
+
+DEPLOY = obslib.MONITORING / "deploy"
+GENERATOR = DEPLOY / "generate.py"
+KPS = yaml.safe_load((ARGOCD / "addons" / "values" / "kube-prometheus-stack.yaml").read_text())
+KUSTOMIZATION = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
+
+
+def deployed() -> list[dict[str, Any]]:
+    return [doc for name in KUSTOMIZATION["resources"] for doc in load_docs(DEPLOY / name)]
+
+
+def of_kind(kind: str) -> list[dict[str, Any]]:
+    return [d for d in deployed() if d["kind"] == kind]
+
+
+def test_the_committed_objects_are_current() -> None:
+    result = subprocess.run(
+        [sys.executable, str(GENERATOR), "--check"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_generated_file_is_deployed() -> None:
+    generated = {p.name for p in DEPLOY.glob("*.yaml") if p.name != "kustomization.yaml"}
+    assert set(KUSTOMIZATION["resources"]) == generated
+
+
+def test_every_rule_group_reaches_a_selected_prometheus_rule() -> None:
+    spec = KPS["prometheus"]["prometheusSpec"]
+    assert spec["ruleSelectorNilUsesHelmValues"] is False, (
+        "the chart would select only its own release's rules"
+    )
+    deployed_groups = [g for rule in of_kind("PrometheusRule") for g in rule["spec"]["groups"]]
+    source_groups = [g for path in obslib.rule_files() for g in yaml.safe_load(path.read_text())["groups"]]
+    assert deployed_groups == source_groups
+    assert all(r["metadata"]["namespace"] == "monitoring" for r in of_kind("PrometheusRule"))
+
+
+def test_every_dashboard_reaches_grafana_through_the_sidecar() -> None:
+    sidecar = KPS["grafana"]["sidecar"]["dashboards"]
+    assert sidecar["enabled"] is True
+    dashboards = {path.name for path in obslib.DASHBOARDS_DIR.glob("*.json")}
+    shipped = {
+        name
+        for cm in of_kind("ConfigMap")
+        if cm["metadata"]["labels"].get(sidecar["label"]) == sidecar["labelValue"]
+        for name in cm["data"]
+    }
+    assert dashboards and shipped == dashboards
+
+
+def test_the_alertmanager_runs_the_platforms_routing() -> None:
+    name = KPS["alertmanager"]["alertmanagerSpec"]["configSecret"]
+    (secret,) = [s for s in of_kind("Secret") if s["metadata"]["name"] == name]
+    config = yaml.safe_load(secret["stringData"]["alertmanager.yaml"])
+    assert config == yaml.safe_load((obslib.MONITORING / "alertmanager.yaml").read_text())
+    assert config["route"]["receiver"] != "null"
+
+
+def test_every_scrape_job_is_deployed_or_provided_elsewhere() -> None:
+    scrape = KPS["prometheus"]["prometheusSpec"]["additionalScrapeConfigsSecret"]
+    (secret,) = [s for s in of_kind("Secret") if s["metadata"]["name"] == scrape["name"]]
+    jobs = {job["job_name"] for job in yaml.safe_load(secret["stringData"][scrape["key"]])}
+    source = yaml.safe_load((obslib.MONITORING / "prometheus.yaml").read_text())
+    names = [job["job_name"] for job in source["scrape_configs"]]
+    elsewhere = load_module(GENERATOR, "monitoring_deploy_generate").PROVIDED_ELSEWHERE
+    assert jobs | set(elsewhere) == set(names) and not jobs & set(elsewhere)
+    # nexus-api is helm/nexus's ServiceMonitor's job, selected by the chart's release label
+    (monitor,) = [
+        d for d in render_file("values-primary.yaml", KUBE_VERSIONS[-1]).docs if d["kind"] == "ServiceMonitor"
+    ]
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_grafana_keeps_no_default_password() -> None:
+    admin = KPS["grafana"]["admin"]
+    (external,) = [
+        e for e in of_kind("ExternalSecret") if e["spec"]["target"]["name"] == admin["existingSecret"]
+    ]
+    data = external["spec"]["target"]["template"]["data"]
+    assert {admin["userKey"], admin["passwordKey"]} <= set(data)
+    assert external["spec"]["refreshInterval"] == "0"
+
+
+def test_eks_control_plane_jobs_and_their_alerts_are_off() -> None:
+    for component in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
+        assert KPS[component]["enabled"] is False, component
+    rules = KPS["defaultRules"]["rules"]
+    for group in ("etcd", "kubeControllerManager", "kubeSchedulerAlerting", "kubeProxy"):
+        assert rules[group] is False, group
