@@ -22,6 +22,8 @@ locals {
     dr      = aws_sns_topic.alerts_dr.arn
     global  = aws_sns_topic.alerts_global.arn
   }
+  # The keys the topics are encrypted with (Alertmanager's role may use them through SNS only).
+  ops_key_arns = [aws_kms_key.ops_primary.arn, aws_kms_key.ops_dr.arn, aws_kms_key.ops_global.arn]
 
   # Node ids of a cluster-mode-disabled replication group: <group id>-001, -002, ...
   cache_node_index = range(1, var.cache.num_cache_clusters + 1)

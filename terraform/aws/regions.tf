@@ -30,6 +30,8 @@ module "primary" {
   # External Secrets everything under <platform_prefix>/.
   platform_prefix        = local.name_prefix
   nexus_api_secret_names = local.nexus_api_secret_names
+  alert_topic_arns       = values(local.alerts_topics)
+  alert_kms_key_arns     = local.ops_key_arns
 
   certificate_arn         = aws_acm_certificate_validation.alb_primary.certificate_arn
   waf_rate_limit          = var.waf_rate_limit
@@ -69,6 +71,8 @@ module "dr" {
   # Workload identity as in the primary; the secrets read here are the DR replicas (same names).
   platform_prefix        = local.name_prefix
   nexus_api_secret_names = local.nexus_api_secret_names
+  alert_topic_arns       = values(local.alerts_topics)
+  alert_kms_key_arns     = local.ops_key_arns
 
   certificate_arn         = aws_acm_certificate_validation.alb_dr.certificate_arn
   waf_rate_limit          = var.waf_rate_limit

@@ -103,3 +103,38 @@ def test_eks_control_plane_jobs_and_their_alerts_are_off() -> None:
     rules = KPS["defaultRules"]["rules"]
     for group in ("etcd", "kubeControllerManager", "kubeSchedulerAlerting", "kubeProxy"):
         assert rules[group] is False, group
+
+
+# What each deployed scrape job reads, and the Argo CD add-on (cicd/argocd/addons/<name>.yaml) that runs it.
+JOB_PROVIDERS = {
+    "istiod": "istiod",
+    "envoy-stats": "istiod",  # the sidecars it injects
+    "yace": "yace",
+    "blackbox": "prometheus-blackbox-exporter",
+    "fluentd": "fluentd",
+    "nexus-ops": "prometheus-pushgateway",
+}
+
+
+def test_every_deployed_scrape_job_has_its_exporter() -> None:
+    scrape = KPS["prometheus"]["prometheusSpec"]["additionalScrapeConfigsSecret"]
+    (secret,) = [s for s in of_kind("Secret") if s["metadata"]["name"] == scrape["name"]]
+    jobs = {job["job_name"] for job in yaml.safe_load(secret["stringData"][scrape["key"]])}
+    assert jobs == set(JOB_PROVIDERS)
+    for job, addon in JOB_PROVIDERS.items():
+        assert (ARGOCD / "addons" / f"{addon}.yaml").is_file(), f"{job}: no add-on {addon}"
+
+
+def test_the_exporters_run_the_configuration_in_monitoring() -> None:
+    blackbox = yaml.safe_load(
+        (ARGOCD / "addons" / "values" / "prometheus-blackbox-exporter.yaml").read_text()
+    )
+    (secret,) = [
+        s for s in of_kind("Secret") if s["metadata"]["name"] == blackbox["configExistingSecretName"]
+    ]
+    assert secret["stringData"]["blackbox.yaml"] == (obslib.MONITORING / "blackbox.yaml").read_text()
+    yace = yaml.safe_load((ARGOCD / "addons" / "values" / "yace.yaml").read_text())
+    assert yace["config"] == (obslib.MONITORING / "yace.yaml").read_text()
+    # the account Terraform gives YACE's role to (terraform test asserts the association)
+    identity = (obslib.ROOT / "terraform" / "modules" / "region" / "workload_identity.tf").read_text()
+    assert f'service_account = "{yace["serviceAccount"]["name"]}"' in identity

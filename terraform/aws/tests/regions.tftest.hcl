@@ -35,6 +35,13 @@ variables {
   test_cache_auth_token = "MockCacheAuthToken0123456789abcdefMockCacheAuthToken0123456789ab"
   # local.nexus_api_secret_names of the root (security.tf) for production.
   test_nexus_api_secret_names = ["nexus-production/app/config", "nexus-production/db/app", "nexus-production/cache/auth-token"]
+  # local.alerts_topics and local.ops_key_arns of the root (monitoring.tf) for production.
+  test_alert_topic_arns = [
+    "arn:aws:sns:us-east-1:123456789012:nexus-production-alerts",
+    "arn:aws:sns:eu-west-1:123456789012:nexus-production-alerts",
+    "arn:aws:sns:us-east-1:123456789012:nexus-production-alerts-global",
+  ]
+  test_alert_kms_key_arns = ["arn:aws:kms:us-east-1:123456789012:key/ops-primary", "arn:aws:kms:eu-west-1:123456789012:key/ops-dr"]
 }
 
 run "primary_region_resources" {
@@ -58,6 +65,8 @@ run "primary_region_resources" {
     cache_auth_token        = var.test_cache_auth_token
     platform_prefix         = "nexus-production"
     nexus_api_secret_names  = var.test_nexus_api_secret_names
+    alert_topic_arns        = var.test_alert_topic_arns
+    alert_kms_key_arns      = var.test_alert_kms_key_arns
     certificate_arn         = "arn:aws:acm:us-east-1:123456789012:certificate/primary-mock"
     waf_rate_limit          = var.waf_rate_limit
     origin_verify_secret    = "test-origin-verify-0123456789"
@@ -273,8 +282,20 @@ run "primary_region_resources" {
       "aws-load-balancer-controller: nexus-production-primary kube-system/aws-load-balancer-controller",
       "cluster-autoscaler: nexus-production-primary kube-system/cluster-autoscaler",
       "external-secrets: nexus-production-primary external-secrets/external-secrets",
+      "yace: nexus-production-primary monitoring/yace",
+      "alertmanager: nexus-production-primary monitoring/kube-prometheus-stack-alertmanager",
     ])
-    error_message = "Pod Identity associations for the Load Balancer Controller, Cluster Autoscaler and External Secrets service accounts (cicd/argocd/addons/values)."
+    error_message = "Pod Identity associations for the Load Balancer Controller, Cluster Autoscaler, External Secrets, YACE and Alertmanager service accounts (cicd/argocd/addons/values)."
+  }
+
+  assert {
+    condition = (
+      one(data.aws_iam_policy_document.alertmanager.statement[0].actions) == "sns:Publish" &&
+      data.aws_iam_policy_document.alertmanager.statement[0].resources == toset(var.test_alert_topic_arns) &&
+      data.aws_iam_policy_document.alertmanager.statement[1].resources == toset(var.test_alert_kms_key_arns) &&
+      !anytrue([for st in data.aws_iam_policy_document.yace.statement : anytrue([for a in st.actions : !can(regex("^(cloudwatch:(Get|List)|tag:Get)", a))])])
+    )
+    error_message = "Alertmanager may publish to the alert topics only (with their keys); YACE may only read CloudWatch metrics and tags."
   }
 
   assert {
@@ -332,6 +353,8 @@ run "dr_region_resources" {
     cache_global_replication_group_id = "ldgnf-nexus-production-cache"
     platform_prefix                   = "nexus-production"
     nexus_api_secret_names            = var.test_nexus_api_secret_names
+    alert_topic_arns                  = var.test_alert_topic_arns
+    alert_kms_key_arns                = var.test_alert_kms_key_arns
     certificate_arn                   = "arn:aws:acm:eu-west-1:123456789012:certificate/dr-mock"
     waf_rate_limit                    = var.waf_rate_limit
     origin_verify_secret              = "test-origin-verify-0123456789"
@@ -525,6 +548,8 @@ run "dr_region_resources" {
       "aws-load-balancer-controller: nexus-production-dr kube-system/aws-load-balancer-controller",
       "cluster-autoscaler: nexus-production-dr kube-system/cluster-autoscaler",
       "external-secrets: nexus-production-dr external-secrets/external-secrets",
+      "yace: nexus-production-dr monitoring/yace",
+      "alertmanager: nexus-production-dr monitoring/kube-prometheus-stack-alertmanager",
     ])
     error_message = "The DR cluster has the same add-on Pod Identity associations."
   }

@@ -418,3 +418,23 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "alert_topic_arns" {
+  description = "SNS topics Alertmanager's receivers publish to (monitoring/alertmanager.yaml): the platform's alert topics of every region."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.alert_topic_arns) >= 1 && alltrue([for a in var.alert_topic_arns : can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", a))])
+    error_message = "alert_topic_arns needs at least one SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)."
+  }
+}
+
+variable "alert_kms_key_arns" {
+  description = "KMS keys the alert topics are encrypted with: Alertmanager needs a data key from them to publish."
+  type        = list(string)
+
+  validation {
+    condition     = alltrue([for a in var.alert_kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", a))])
+    error_message = "alert_kms_key_arns must be KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}

@@ -46,6 +46,21 @@ locals {
       role_suffix     = "external-secrets"
       policy          = data.aws_iam_policy_document.external_secrets.json
     }
+    # YACE (monitoring/yace.yaml): the CloudWatch metrics of RDS, ElastiCache and the Route 53 health checks that
+    # the replica-lag, cache and health-check alerts read.
+    "yace" = {
+      namespace       = "monitoring"
+      service_account = "yace"
+      role_suffix     = "yace"
+      policy          = data.aws_iam_policy_document.yace.json
+    }
+    # kube-prometheus-stack's Alertmanager: its SNS receivers (monitoring/alertmanager.yaml) sign with SigV4.
+    "alertmanager" = {
+      namespace       = "monitoring"
+      service_account = "kube-prometheus-stack-alertmanager"
+      role_suffix     = "alertmanager"
+      policy          = data.aws_iam_policy_document.alertmanager.json
+    }
   }
 }
 
@@ -508,6 +523,44 @@ data "aws_iam_policy_document" "external_secrets" {
       test     = "StringEquals"
       variable = "kms:ViaService"
       values   = [local.secretsmanager_via_service]
+    }
+  }
+}
+
+# YACE: read CloudWatch metrics and find the resources they belong to by tag (its discovery jobs). CloudWatch's
+# read APIs and the Resource Groups Tagging API take no resource ARNs.
+data "aws_iam_policy_document" "yace" {
+  #checkov:skip=CKV_AWS_356:cloudwatch:GetMetricData/ListMetrics and tag:GetResources support no resource-level permissions; all are read-only.
+  statement {
+    sid = "ReadMetricsAndDiscoverByTag"
+    actions = [
+      "cloudwatch:GetMetricData",
+      "cloudwatch:GetMetricStatistics",
+      "cloudwatch:ListMetrics",
+      "tag:GetResources",
+    ]
+    resources = ["*"]
+  }
+}
+
+# Alertmanager: publish to the platform's alert topics only; they are encrypted with the operations keys, so
+# publishing also needs a data key from those keys, and only through SNS.
+data "aws_iam_policy_document" "alertmanager" {
+  statement {
+    sid       = "PublishAlerts"
+    actions   = ["sns:Publish"]
+    resources = var.alert_topic_arns
+  }
+
+  statement {
+    sid       = "EncryptForEncryptedTopics"
+    actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+    resources = var.alert_kms_key_arns
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:ViaService"
+      values   = ["sns.*.${local.dns_suffix}"]
     }
   }
 }
