@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from nexus_platform.errors import Unreachable
+from nexus_platform.ops.context import Context
 from nexus_platform.platform import HealthCheck, Platform, RegionFacts
 from nexus_platform.runbooks import watch
-from nexus_platform.runbooks.dr import Target, rpo_bound, rpo_verdict
+from nexus_platform.runbooks.dr import Target, _fence_primary, rpo_bound, rpo_verdict
 from nexus_platform.world.base import Capacity, Lag, ProbeResult, World
 
 BUDGET = 300
@@ -264,3 +265,36 @@ def test_readiness_reports_the_rpo_rule_and_an_unreachable_primary() -> None:
     fake.dr_lag = Lag(0, 30.0, True, synchronous=True)
     checks = {c.name: c for c in readiness(target(fake))}
     assert checks["replica-lag"].status == "PASS" and "synchronous" in checks["replica-lag"].detail
+
+
+@dataclass
+class FenceRecorder(Fake):
+    """Records what the fence step does, in order."""
+
+    done: list[str] = field(default_factory=list)
+
+    def drain(self, role: str) -> None:
+        self.done.append(f"drain {role}")
+
+    def fence(self, role: str) -> None:
+        self.done.append(f"database {role}")
+
+    def scale(self, role: str, replicas: int) -> None:
+        self.done.append(f"compute {role} {replicas}")
+
+
+@pytest.mark.parametrize(
+    ("planned", "order"),
+    [
+        # unplanned: stop acknowledging writes (the database) before the workload drains
+        (False, ["drain primary", "database primary", "compute primary 0"]),
+        # planned: nothing can be lost, so the workload drains first and finishes what it started
+        (True, ["drain primary", "compute primary 0", "database primary"]),
+    ],
+)
+def test_the_fence_order_depends_on_the_failover_kind(planned: bool, order: list[str]) -> None:
+    fake = FenceRecorder()
+    ctx = Context(env="sandbox", params={"planned": planned}, world=target(fake), quiet=True)
+    result = _fence_primary(ctx)
+    assert fake.done == order
+    assert result["unfenced"] == {}
