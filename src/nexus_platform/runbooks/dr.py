@@ -169,8 +169,8 @@ def _fence_primary(ctx: Context) -> Mapping[str, Any]:
     # Unplanned, the database first: it is what stops acknowledging writes the DR region will not have, and
     # the workload's requests in flight then fail. Planned, nothing can be lost either way (the promotion
     # waits for the replica to apply everything), so the workload drains first and its requests in flight
-    # complete instead of waiting out their pool's timeout on a database that refuses them (a planned
-    # switchover's refused window grew from 0.6 s to 1.7 s when they did: drill, 2026-12-06).
+    # complete instead of failing against a database that refuses them (or, before the sandbox's 1 s stop
+    # grace, waiting out their pool's 2 s timeout: fences of 2.2 s and once 10.2 s, drill 2026-12-06).
     actions = (compute, database) if ctx.params.get("planned") else (database, compute)
     for part, action in actions:
         try:
