@@ -166,3 +166,38 @@ output "delivery" {
     }
   }
 }
+
+output "argocd_cluster_secrets" {
+  description = "Argo CD's cluster Secrets of both clusters, as one v1 List: `terraform output -json argocd_cluster_secrets | kubectl apply -f -` registers them (cicd/argocd/README.md, Bootstrap). Each names its region and role in labels and carries its ALB target group's ARN in the annotation nexus-platform/target-group-arn, which the istio-ingressgateway ApplicationSet's cluster generator gives the TargetGroupBinding. No credentials: Argo CD signs in as its EKS Pod Identity role (awsAuthConfig), which has an access entry in both clusters."
+  value = {
+    apiVersion = "v1"
+    kind       = "List"
+    items = [
+      for role, region in { primary = module.primary, dr = module.dr } : {
+        apiVersion                  = "v1"
+        kind                        = "Secret"
+        type                        = "Opaque"
+        metadata = {
+          name      = "cluster-${region.cluster_name}"
+          namespace = local.argocd_namespace
+          labels = {
+            "argocd.argoproj.io/secret-type" = "cluster"
+            "nexus-platform/region"          = local.regions[role].region
+            "nexus-platform/region-role"     = role
+          }
+          annotations = {
+            "nexus-platform/target-group-arn" = region.target_group_arn
+          }
+        }
+        stringData = {
+          name   = region.cluster_name
+          server = region.cluster_endpoint
+          config = jsonencode({
+            awsAuthConfig   = { clusterName = region.cluster_name }
+            tlsClientConfig = { caData = region.cluster_certificate_authority_data }
+          })
+        }
+      }
+    ]
+  }
+}

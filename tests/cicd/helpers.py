@@ -1,10 +1,12 @@
 """Shared helpers of the delivery-pipeline tests: repository paths, YAML loading, the pipeline's make targets,
-and an emulation of the ApplicationSet list generator (goTemplate with plain ``{{.key}}`` references)."""
+and an emulation of the ApplicationSet list and cluster generators (goTemplate with ``{{.key.path}}`` and
+``{{index .map "key"}}`` references)."""
 
 from __future__ import annotations
 
 import copy
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -95,11 +97,21 @@ def run_make(
 
 # --- ApplicationSet -----------------------------------------------------------------------------------------
 
-_REF = re.compile(r"\{\{\s*\.([A-Za-z0-9_]+)\s*\}\}")
+_REF = re.compile(r'\{\{\s*(?:\.([A-Za-z0-9_.]+)|index\s+\.([A-Za-z0-9_.]+)\s+"([^"]+)")\s*\}\}')
+
+
+def _lookup(params: dict[str, Any], path: str) -> Any:
+    node: Any = params
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(f"template refers to .{path}, which the generator does not provide")
+        node = node[part]
+    return node
 
 
 def render(node: Any, params: dict[str, Any]) -> Any:
-    """Substitute ``{{.key}}`` in strings (goTemplate, missingkey=error); other template syntax is refused."""
+    """Substitute ``{{.key}}`` / ``{{.a.b}}`` (missingkey=error) and ``{{index .a.b "key"}}`` in strings (Go's
+    index of a map: the zero value, "", for a missing key); other template syntax is refused."""
     if isinstance(node, dict):
         return {render(k, params): render(v, params) for k, v in node.items()}
     if isinstance(node, list):
@@ -108,25 +120,99 @@ def render(node: Any, params: dict[str, Any]) -> Any:
         return node
 
     def sub(match: re.Match[str]) -> str:
-        key = match.group(1)
-        if key not in params:
-            raise KeyError(f"template refers to .{key}, which the generator does not provide")
-        return str(params[key])
+        path, mapping, key = match.groups()
+        if path:
+            return str(_lookup(params, path))
+        found = _lookup(params, mapping)
+        assert isinstance(found, dict), f"index of .{mapping}, which is not a map"
+        return str(found.get(key, ""))
 
     out = _REF.sub(sub, node)
     assert "{{" not in out, f"unsupported template syntax left in {node!r}"
     return out
 
 
-def generate(appset: dict[str, Any]) -> list[dict[str, Any]]:
-    """The Applications an ApplicationSet with list generators yields."""
+# What Terraform registers for each cluster (terraform/aws/outputs.tf, argocd_cluster_secrets; its shape is
+# asserted by terraform test, and the real apply's by tests/integration/test_sandbox_up.py): the Secret the
+# cluster generator reads, with the region facts as labels and the ALB target group's ARN as an annotation.
+CLUSTER_LABELS = ("nexus-platform/region", "nexus-platform/region-role")
+TARGET_GROUP_ANNOTATION = "nexus-platform/target-group-arn"
+
+
+def cluster_secret(role: str, cluster: str, region: str, target_group_arn: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": f"cluster-{cluster}",
+            "namespace": "argocd",
+            "labels": {
+                "argocd.argoproj.io/secret-type": "cluster",
+                "nexus-platform/region": region,
+                "nexus-platform/region-role": role,
+            },
+            "annotations": {TARGET_GROUP_ANNOTATION: target_group_arn},
+        },
+        "stringData": {
+            "name": cluster,
+            "server": f"https://{role}.eks.{region}.example",
+            "config": json.dumps(
+                {"awsAuthConfig": {"clusterName": cluster}, "tlsClientConfig": {"caData": "LS0t"}}
+            ),
+        },
+    }
+
+
+CLUSTER_SECRETS = [
+    cluster_secret(
+        role,
+        c["cluster"],
+        c["region"],
+        f"arn:aws:elasticloadbalancing:{c['region']}:123456789012:targetgroup/{c['cluster']}-app/"
+        f"{index + 1:016x}",
+    )
+    for index, (role, c) in enumerate(CLUSTERS.items())
+]
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    if any(labels.get(key) != value for key, value in selector.get("matchLabels", {}).items()):
+        return False
+    return selected_by({"matchExpressions": selector.get("matchExpressions", [])}, labels)
+
+
+def cluster_params(secret: dict[str, Any]) -> dict[str, Any]:
+    """The cluster generator's parameters for one cluster Secret (Argo CD docs, "Cluster Generator")."""
+    data, metadata = secret["stringData"], secret["metadata"]
+    return {
+        "name": data["name"],
+        "nameNormalized": re.sub(r"[^a-z0-9.-]", "-", data["name"].lower()),
+        "server": data["server"],
+        "project": data.get("project", ""),
+        "metadata": {"labels": metadata.get("labels", {}), "annotations": metadata.get("annotations", {})},
+    }
+
+
+def generate(appset: dict[str, Any], clusters: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The Applications an ApplicationSet with list or cluster generators yields (the cluster generator reads
+    `clusters`, the registered cluster Secrets: CLUSTER_SECRETS unless given)."""
     spec = appset["spec"]
     assert spec.get("goTemplate") is True
     assert "missingkey=error" in spec.get("goTemplateOptions", [])
     apps = []
     for generator in spec["generators"]:
-        assert set(generator) == {"list"}, "only list generators are used here"
-        for element in generator["list"]["elements"]:
+        (kind,) = generator
+        if kind == "list":
+            elements = generator["list"]["elements"]
+        else:
+            assert kind == "clusters", "only list and cluster generators are used here"
+            assert "values" not in generator["clusters"], "not emulated"
+            selector = generator["clusters"].get("selector", {})
+            registered = CLUSTER_SECRETS if clusters is None else clusters
+            secrets = [s for s in registered if s["metadata"]["labels"].get("argocd.argoproj.io/secret-type")]
+            elements = [cluster_params(s) for s in secrets if _selects(selector, s["metadata"]["labels"])]
+        for element in elements:
             template = copy.deepcopy(spec["template"])
             rendered = render(template, element)
             metadata = {**rendered["metadata"], "namespace": appset["metadata"]["namespace"]}

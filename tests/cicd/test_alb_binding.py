@@ -1,7 +1,8 @@
 """The TargetGroupBinding of the ingress gateway (cicd/argocd/addons/charts/alb-target-group-binding):
-rendered with the Helm engine from the parameters the istio-ingressgateway ApplicationSet gives each cluster,
-and held against what Terraform creates (terraform/modules/region: the target group, its port, the security
-groups) and what the gateway chart serves (addons/values/istio-ingressgateway.yaml)."""
+rendered with the Helm engine from the parameters the istio-ingressgateway ApplicationSet gives each cluster
+(its cluster generator reading the cluster Secrets Terraform outputs), and held against what Terraform
+creates (terraform/modules/region: the target group, its port, the security groups) and what the gateway
+chart serves (addons/values/istio-ingressgateway.yaml)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ import pytest
 import yaml
 from tests.cicd.helpers import (
     ARGOCD,
+    CLUSTER_SECRETS,
     CLUSTERS,
     GIT_REPO_URL,
     REPO,
+    TARGET_GROUP_ANNOTATION,
     generate,
     load_docs,
     make_default,
@@ -171,19 +174,51 @@ def test_both_clusters_get_a_binding_from_this_repository() -> None:
         assert "ref" not in source and "chart" not in source
 
 
+def cluster_arn(cluster: str) -> str:
+    (secret,) = [s for s in CLUSTER_SECRETS if s["stringData"]["name"] == cluster]
+    return str(secret["metadata"]["annotations"][TARGET_GROUP_ANNOTATION])
+
+
 @pytest.mark.parametrize("app", APPS, ids=IDS)
-def test_binding_names_the_regions_terraform_target_group(app: dict[str, Any]) -> None:
+def test_binding_names_the_regions_terraform_target_group_by_arn(app: dict[str, Any]) -> None:
+    """The ARN the cluster's Secret carries: of a target group in the cluster's own region, named as Terraform
+    names that region's ("${local.short_name}-app")."""
     cluster = element_cluster(app)
-    name = binding(app)["spec"]["targetGroupName"]
-    assert name == f"{cluster}-app"
-    # What Terraform names the target group of the module called like the cluster: "${local.short_name}-app".
-    assert name == f"{short_name(cluster)}-app"
-    assert len(name) <= 32  # the AWS limit, which short_name exists to keep
+    spec = binding(app)["spec"]
+    assert "targetGroupName" not in spec
+    arn = spec["targetGroupARN"]
+    assert arn == cluster_arn(cluster)
+    _, _, service, region, _, resource = arn.split(":", 5)
+    assert (service, region) == ("elasticloadbalancing", app["metadata"]["labels"]["nexus-platform/region"])
+    assert resource.split("/")[:2] == ["targetgroup", f"{short_name(cluster)}-app"]
 
 
 def test_the_two_regions_bind_different_target_groups() -> None:
-    names = {binding(app)["spec"]["targetGroupName"] for app in APPS}
-    assert names == {f"{c['cluster']}-app" for c in CLUSTERS.values()}
+    arns = {binding(app)["spec"]["targetGroupARN"] for app in APPS}
+    assert arns == {cluster_arn(c["cluster"]) for c in CLUSTERS.values()}
+
+
+def test_a_cluster_registered_without_the_arn_gets_no_binding() -> None:
+    """A cluster Secret without the annotation (registered by hand, not from Terraform's output): Go's index
+    gives "", and the chart refuses to render rather than bind nothing."""
+    bare = []
+    for secret in CLUSTER_SECRETS:
+        copied = copy.deepcopy(secret)
+        copied["metadata"]["annotations"].pop(TARGET_GROUP_ANNOTATION)
+        bare.append(copied)
+    for app in generate(APPSET, bare):
+        with pytest.raises(helm.HelmValuesError):
+            render_app(app)
+
+
+def test_only_the_platforms_clusters_get_the_gateway() -> None:
+    """The generator selects clusters by their region role: another cluster registered in the same Argo CD
+    gets no gateway Application."""
+    other = copy.deepcopy(CLUSTER_SECRETS[0])
+    other["stringData"]["name"] = "someone-elses"
+    other["metadata"]["labels"].pop("nexus-platform/region-role")
+    names = {app["spec"]["destination"]["name"] for app in generate(APPSET, [*CLUSTER_SECRETS, other])}
+    assert names == {c["cluster"] for c in CLUSTERS.values()}
 
 
 @pytest.mark.parametrize("app", APPS, ids=IDS)
@@ -332,34 +367,50 @@ def test_chart_lints(app: dict[str, Any], kube_version: str) -> None:
     assert [m for m in report["messages"] if m["severity"] >= 2] == []  # 2 = warning, 3 = error
 
 
-def test_chart_renders_nothing_without_a_target_group_name() -> None:
-    """targetGroupName has no default: the chart's own values alone fail, in lint and in render."""
-    assert "targetGroupName" not in load_chart(CHART_DIR).values
-    with pytest.raises(helm.HelmValuesError, match="targetGroupName"):
+def test_chart_renders_nothing_without_a_target_group_arn() -> None:
+    """targetGroupARN has no default: the chart's own values alone fail, in lint and in render."""
+    assert "targetGroupARN" not in load_chart(CHART_DIR).values
+    with pytest.raises(helm.HelmValuesError, match="targetGroupARN"):
         render_values({}, chart_dir=CHART_DIR, release="istio-ingressgateway", namespace="istio-ingress")
     report = helm.lint(CHART_DIR, {}, strict=True, namespace="istio-ingress")
-    assert any("targetGroupName" in error for error in report["errors"])
+    assert any("targetGroupARN" in error for error in report["errors"])
+
+
+ARN = (
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/nexus-production-primary-app/"
+    "0123456789abcdef"
+)
+
+
+def test_values_schema_accepts_terraforms_arn() -> None:
+    load_chart(CHART_DIR).validate_schema({"targetGroupARN": ARN})
+    load_chart(CHART_DIR).validate_schema({"targetGroupARN": ARN.replace("arn:aws:", "arn:aws-us-gov:")})
 
 
 @pytest.mark.parametrize(
     "values",
     [
-        {"targetGroupName": "nexus-production-primary-app", "targetGroupARN": "arn:aws:x"},
+        {"targetGroupARN": ARN, "targetGroupName": "nexus-production-primary-app"},
+        {"targetGroupARN": ARN, "serviceRef": {"name": "x", "port": 80, "ns": "y"}},
+        {"targetGroupARN": ""},
+        {"targetGroupARN": ARN.replace(":targetgroup/", ":loadbalancer/app/")},
+        {"targetGroupARN": ARN.replace("elasticloadbalancing", "ec2")},
+        {"targetGroupARN": ARN.replace("nexus-production-primary-app", "-app")},
         {
-            "targetGroupName": "nexus-production-primary-app",
-            "serviceRef": {"name": "x", "port": 80, "ns": "y"},
+            "targetGroupARN": ARN.replace(
+                "nexus-production-primary-app", "a-target-group-name-that-is-far-too-long"
+            )
         },
-        {"targetGroupName": ""},
-        {"targetGroupName": "-app"},
-        {"targetGroupName": "a-target-group-name-that-is-far-too-long"},
-        {"targetGroupName": "nexus-production-primary-app", "albSecurityGroupId": "alb-sg"},
-        {"targetGroupName": "nexus-production-primary-app", "albIngressPorts": []},
-        {"targetGroupName": "nexus-production-primary-app", "serviceRef": {"name": "x", "port": 0}},
+        {"targetGroupARN": ARN, "albSecurityGroupId": "alb-sg"},
+        {"targetGroupARN": ARN, "albIngressPorts": []},
+        {"targetGroupARN": ARN, "serviceRef": {"name": "x", "port": 0}},
     ],
     ids=[
         "unknown-key",
         "unknown-nested-key",
-        "empty-name",
+        "empty-arn",
+        "a-load-balancer-arn",
+        "another-service",
         "leading-hyphen",
         "name-over-32",
         "bad-sg-id",
@@ -376,8 +427,8 @@ def test_values_schema_describes_every_value_and_closes_every_object() -> None:
     schema = load_chart(CHART_DIR).schema
     assert isinstance(schema, dict)
     defaults = load_chart(CHART_DIR).values
-    assert set(defaults) | {"targetGroupName"} == set(schema["properties"])
-    assert schema["required"] == ["targetGroupName", "serviceRef"]
+    assert set(defaults) | {"targetGroupARN"} == set(schema["properties"])
+    assert schema["required"] == ["targetGroupARN", "serviceRef"]
 
     def closed(node: Any, path: str) -> None:
         if isinstance(node, dict):

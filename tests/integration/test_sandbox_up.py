@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from tests.cicd.helpers import ARGOCD, generate, load_docs, sources
 from tests.integration.conftest import NEXUS, nexus
 from tests.integration.sandboxlib import data_plane, leftovers
 
@@ -141,6 +142,45 @@ def test_workload_identities_are_bound_to_their_service_accounts(sandbox: dict[s
         assert [(p["policyArn"].rsplit("/", 1)[1], p["accessScope"]["type"]) for p in policies] == [
             ("AmazonEKSClusterAdminPolicy", "cluster")
         ]
+
+
+def test_argocd_registers_the_clusters_from_terraforms_output(sandbox: dict[str, Any]) -> None:
+    """The cluster Secrets Terraform outputs (argocd_cluster_secrets), fed to the istio-ingressgateway
+    ApplicationSet's cluster generator: one Application per cluster, each bound to a target group the apply
+    made in that cluster's region and VPC, and each Secret with the endpoint and CA that EKS reports."""
+    listing = sandbox["outputs"]["argocd_cluster_secrets"]
+    assert (listing["apiVersion"], listing["kind"]) == ("v1", "List")
+    (appset,) = load_docs(ARGOCD / "addons" / "istio-ingressgateway.yaml")
+    apps = generate(appset, listing["items"])
+    assert sorted(app["metadata"]["labels"]["nexus-platform/region-role"] for app in apps) == [
+        "dr",
+        "primary",
+    ]
+    for app in apps:
+        role = app["metadata"]["labels"]["nexus-platform/region-role"]
+        region, info = regional(sandbox, role)
+        assert app["metadata"]["labels"]["nexus-platform/region"] == region
+        assert app["spec"]["destination"]["name"] == info["cluster_name"]
+        (arn,) = [
+            p["value"]
+            for source in sources(app)
+            for p in source.get("helm", {}).get("parameters", [])
+            if p["name"] == "targetGroupARN"
+        ]
+        elbv2 = sandbox["plane"].client("elbv2", region)
+        (group,) = elbv2.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"]
+        assert (group["TargetGroupName"], group["VpcId"]) == (f"{info['cluster_name']}-app", info["vpc_id"])
+        assert (group["TargetType"], group["Port"]) == ("ip", 8080)
+        (secret,) = [s for s in listing["items"] if s["stringData"]["name"] == info["cluster_name"]]
+        cluster = (
+            sandbox["plane"].client("eks", region).describe_cluster(name=info["cluster_name"])["cluster"]
+        )
+        config = json.loads(secret["stringData"]["config"])
+        assert secret["stringData"]["server"] == cluster["endpoint"]
+        assert config == {
+            "awsAuthConfig": {"clusterName": info["cluster_name"]},
+            "tlsClientConfig": {"caData": cluster["certificateAuthority"]["data"]},
+        }
 
 
 def test_doctor_finds_the_applied_platform_healthy(sandbox: dict[str, Any]) -> None:

@@ -5,12 +5,13 @@ the committed objects are what monitoring/deploy/generate.py makes of the files 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from typing import Any
 
 import yaml
-from tests.cicd.helpers import ARGOCD, load_docs, load_module
+from tests.cicd.helpers import ARGOCD, REPO, generate, load_docs, load_module, sources
 from tests.helm.helmchart import KUBE_VERSIONS, render_file
 from tests.monitoring import obslib
 
@@ -95,6 +96,50 @@ def test_grafana_keeps_no_default_password() -> None:
     data = external["spec"]["target"]["template"]["data"]
     assert {admin["userKey"], admin["passwordKey"]} <= set(data)
     assert external["spec"]["refreshInterval"] == "0"
+
+
+def _merged(files: list[str]) -> dict[str, Any]:
+    """Helm's merge of the value files, in order (maps merged, anything else replaced)."""
+
+    def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+        out = dict(base)
+        for key, value in over.items():
+            both = isinstance(value, dict) and isinstance(out.get(key), dict)
+            out[key] = merge(out[key], value) if both else value
+        return out
+
+    values: dict[str, Any] = {}
+    for name in files:
+        values = merge(values, yaml.safe_load((REPO / name.removeprefix("$values/")).read_text()))
+    return values
+
+
+def test_each_clusters_grafana_has_its_regions_prometheus_as_the_default() -> None:
+    """kube-prometheus-stack's own datasource (named "Prometheus", which the dashboards' datasource variable
+    does not list) is off; monitoring/grafana.yaml's Prometheus of the cluster's region takes its place, at
+    the chart's Prometheus Service, the only default, tailored to the version the chart runs."""
+    regexes = {
+        variable["regex"].strip("/")
+        for board in obslib.dashboards().values()
+        for variable in board["templating"]["list"]
+        if variable["type"] == "datasource" and variable["query"] == "prometheus"
+    }
+    (appset,) = load_docs(ARGOCD / "addons" / "kube-prometheus-stack.yaml")
+    apps = generate(appset)
+    assert len(apps) == 2
+    for app in apps:
+        region = app["metadata"]["labels"]["nexus-platform/region"]
+        (chart,) = [s for s in sources(app) if s.get("chart") == "kube-prometheus-stack"]
+        values = _merged(chart["helm"]["valueFiles"])
+        grafana = values["grafana"]
+        assert grafana["sidecar"]["datasources"]["defaultDatasourceEnabled"] is False
+        (datasource,) = grafana["additionalDataSources"]
+        assert (datasource["uid"], datasource["isDefault"]) == (f"prometheus-{region}", True)
+        assert regexes and all(re.search(regex, datasource["name"]) for regex in regexes)
+        namespace = app["spec"]["destination"]["namespace"]
+        assert datasource["url"] == f"http://{chart['helm']['releaseName']}-prometheus.{namespace}:9090"
+        tag = values["prometheus"]["prometheusSpec"]["image"]["tag"]
+        assert datasource["jsonData"]["prometheusVersion"] == tag.removeprefix("v")
 
 
 def test_eks_control_plane_jobs_and_their_alerts_are_off() -> None:

@@ -310,3 +310,25 @@ def test_nexus_api_job_selects_the_label_the_chart_renders() -> None:
     assert fixture["__meta_kubernetes_pod_label_app_kubernetes_io_name"] == rendered
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true", "the chart must ask Istio to merge its metrics"
+
+
+def test_envoy_stats_leave_the_pods_whose_statistics_istio_merges() -> None:
+    """nexus-api's pods are scraped once, through the merged endpoint: envoy-stats drops the label the
+    nexus-api job keeps (the one the chart renders), so the mesh's request metrics of those pods never count
+    twice."""
+    deployment = render_file("values-primary.yaml", KUBE_VERSIONS[-1]).one("Deployment")
+    rendered = deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
+    jobs = {job["job_name"]: job for job in _config()["scrape_configs"]}
+    label = "__meta_kubernetes_pod_label_app_kubernetes_io_name"
+    actions = {
+        name: [
+            (r["action"], r["regex"])
+            for r in jobs[name]["relabel_configs"]
+            if r.get("source_labels") == [label]
+        ]
+        for name in ("nexus-api", "envoy-stats")
+    }
+    ((kept, keep_regex),) = actions["nexus-api"]
+    ((dropped, drop_regex),) = actions["envoy-stats"]
+    assert (kept, dropped) == ("keep", "drop") and keep_regex == drop_regex
+    assert re.fullmatch(drop_regex, rendered)

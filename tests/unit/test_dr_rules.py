@@ -73,6 +73,9 @@ class Fake:
             raise Unreachable(f"{role}'s cluster API does not answer")
         return Capacity(self.sizes[role], self.sizes[role])
 
+    def desired(self, role: str) -> int:
+        return self.capacity(role).desired
+
     def record_ttls(self) -> dict[str, int] | None:
         return None
 
@@ -298,3 +301,24 @@ def test_the_fence_order_depends_on_the_failover_kind(planned: bool, order: list
     result = _fence_primary(ctx)
     assert fake.done == order
     assert result["unfenced"] == {}
+
+
+@pytest.mark.parametrize(
+    ("planned", "before_the_fence"),
+    [
+        # unplanned: the fence right after the readiness check, the DR workload only after the promotion
+        (False, ["readiness"]),
+        # planned: the DR workload starts while the primary still serves, outside the refused window
+        (True, ["readiness", "scale-dr-compute"]),
+    ],
+)
+def test_a_planned_failover_scales_the_dr_workload_before_the_fence(
+    planned: bool, before_the_fence: list[str]
+) -> None:
+    from nexus_platform.runbooks.dr import failover  # noqa: PLC0415
+
+    names = [step.name for step in failover(planned=planned).steps]
+    assert names[: names.index("fence-primary")] == before_the_fence
+    # The same steps either way (a journal names them): only the order moves.
+    assert sorted(names) == sorted(step.name for step in failover(planned=not planned).steps)
+    assert names[-2:] == ["switch-traffic-to-dr", "verify"]

@@ -236,13 +236,13 @@ def _scale(role: str, like: str) -> Step:
         t.world.compute.scale(role, wanted)
         ctx.wait(
             f"{wanted} workload replicas in {_name(ctx, role)}",
-            lambda: t.world.compute.capacity(role).desired >= wanted,
+            lambda: t.world.compute.desired(role) >= wanted,
             timeout=WAIT_PROMOTE_SECONDS,
         )
         return {"replicas": wanted}
 
     def done(ctx: Context) -> bool:
-        return _target(ctx).world.compute.capacity(role).desired >= _wanted_capacity(ctx, like)
+        return _target(ctx).world.compute.desired(role) >= _wanted_capacity(ctx, like)
 
     return Step(
         f"scale-{role}-compute",
@@ -320,52 +320,54 @@ def _verify(role: str) -> Step:
     )
 
 
-def failover() -> Runbook:
+def failover(*, planned: bool = False) -> Runbook:
+    """Unplanned: fence first (every second the old primary keeps acknowledging writes may be lost), the DR
+    workload scaled after the promotion. Planned (a switchover): the DR workload is scaled to the primary's
+    size before the fence, while the primary still serves, so that its start-up (0.6 s of the ~1 s writes were
+    refused, drill 2026-12-06) leaves the window; a warm standby's pods are ready against the replica and see
+    it writable on their next role poll."""
+    readiness = Step(
+        "readiness",
+        "check the DR region can take over; record the capacities and the replica's lag",
+        reversible=True,
+        apply=_readiness,
+        preconditions=(_is_replica_or_promoted(DR), _lag_within_rpo(DR), _cache_available(DR)),
+        calls=lambda ctx: [Call("database", "lag", {"region": _name(ctx, DR)})],
+    )
+    fence = Step(
+        "fence-primary",
+        "take the primary region out of traffic, stop its database taking writes, scale its workload to 0",
+        reversible=True,
+        apply=_fence_primary,
+        done=_primary_fenced,
+        calls=lambda ctx: [
+            Call("traffic", "drain", {"region": _name(ctx, PRIMARY)}),
+            Call("database", "fence", {"region": _name(ctx, PRIMARY)}),
+            Call("compute", "scale", {"region": _name(ctx, PRIMARY), "replicas": 0}),
+        ],
+    )
+    promote = Step(
+        "promote-dr-database",
+        "promote the DR replica to the writable primary (planned: after it has applied everything)",
+        reversible=False,
+        apply=_promote_dr,
+        done=lambda ctx: _target(ctx).world.database.role(DR) == "primary",
+        calls=lambda ctx: [Call("database", "promote", {"region": _name(ctx, DR)})],
+    )
+    cache = Step(
+        "fail-over-cache",
+        "make the DR cache the primary",
+        reversible=False,
+        apply=_fail_over_cache,
+        done=lambda ctx: _target(ctx).world.cache.role(DR) == "primary",
+        calls=lambda ctx: [Call("cache", "promote", {"region": _name(ctx, DR)})],
+    )
+    scale = _scale(DR, like=PRIMARY)
+    steps = (
+        (readiness, scale, fence, promote, cache) if planned else (readiness, fence, promote, cache, scale)
+    )
     return Runbook(
-        "dr.failover",
-        "fail the platform over to the DR region",
-        (
-            Step(
-                "readiness",
-                "check the DR region can take over; record the capacities and the replica's lag",
-                reversible=True,
-                apply=_readiness,
-                preconditions=(_is_replica_or_promoted(DR), _lag_within_rpo(DR), _cache_available(DR)),
-                calls=lambda ctx: [Call("database", "lag", {"region": _name(ctx, DR)})],
-            ),
-            Step(
-                "fence-primary",
-                "take the primary region out of traffic, stop its database taking writes, "
-                "scale its workload to 0",
-                reversible=True,
-                apply=_fence_primary,
-                done=_primary_fenced,
-                calls=lambda ctx: [
-                    Call("traffic", "drain", {"region": _name(ctx, PRIMARY)}),
-                    Call("database", "fence", {"region": _name(ctx, PRIMARY)}),
-                    Call("compute", "scale", {"region": _name(ctx, PRIMARY), "replicas": 0}),
-                ],
-            ),
-            Step(
-                "promote-dr-database",
-                "promote the DR replica to the writable primary (planned: after it has applied everything)",
-                reversible=False,
-                apply=_promote_dr,
-                done=lambda ctx: _target(ctx).world.database.role(DR) == "primary",
-                calls=lambda ctx: [Call("database", "promote", {"region": _name(ctx, DR)})],
-            ),
-            Step(
-                "fail-over-cache",
-                "make the DR cache the primary",
-                reversible=False,
-                apply=_fail_over_cache,
-                done=lambda ctx: _target(ctx).world.cache.role(DR) == "primary",
-                calls=lambda ctx: [Call("cache", "promote", {"region": _name(ctx, DR)})],
-            ),
-            _scale(DR, like=PRIMARY),
-            _switch_to(DR),
-            _verify(DR),
-        ),
+        "dr.failover", "fail the platform over to the DR region", (*steps, _switch_to(DR), _verify(DR))
     )
 
 
@@ -442,7 +444,7 @@ def restore_target(ctx: Context) -> dict[str, Any]:
     captured = ctx.params.get("restore")
     sizes = captured.get("compute", {}) if isinstance(captured, Mapping) else {}
     compute = _target(ctx).world.compute
-    now = compute.capacity(DR).desired
+    now = compute.desired(DR)
 
     def size(role: str) -> int:
         value = sizes.get(role)
@@ -451,7 +453,7 @@ def restore_target(ctx: Context) -> dict[str, Any]:
         # Not recorded. A primary region back from an outage may still hold the workload it ran before
         # (its Deployment was never scaled down): that is its size, if larger than what DR carries now.
         try:
-            held = compute.capacity(role).desired if role == PRIMARY else 0
+            held = compute.desired(role) if role == PRIMARY else 0
         except NexusError:
             held = 0
         return max(now, held)
@@ -482,7 +484,7 @@ def _scale_back(role: str) -> Step:
         t.world.compute.scale(role, size)
         ctx.wait(
             f"{size} workload replicas in {_name(ctx, role)}",
-            lambda: t.world.compute.capacity(role).desired == size,
+            lambda: t.world.compute.desired(role) == size,
             timeout=WAIT_PROMOTE_SECONDS,
         )
         return {"replicas": size}
@@ -492,7 +494,7 @@ def _scale_back(role: str) -> Step:
         f"scale {role} compute back to its size before the failover",
         reversible=True,
         apply=apply,
-        done=lambda ctx: _target(ctx).world.compute.capacity(role).desired == wanted(ctx),
+        done=lambda ctx: _target(ctx).world.compute.desired(role) == wanted(ctx),
         calls=lambda ctx: [Call("compute", "scale", {"region": _name(ctx, role), "replicas": wanted(ctx)})],
     )
 
@@ -592,7 +594,7 @@ def topology(target: Target) -> dict[str, Any]:
 
     def desired(role: str) -> int | str:
         try:
-            return world.compute.capacity(role).desired
+            return world.compute.desired(role)
         except Unreachable:
             return UNREACHABLE
 

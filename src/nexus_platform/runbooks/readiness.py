@@ -70,7 +70,7 @@ def readiness(target: runbooks.Target, clients: Callable[[str, str], Any] | None
         Check("dr-cache", "PASS" if cache in ("replica", "primary") else "FAIL", f"{dr} cache is {cache}")
     )
     try:
-        want: int | None = world.compute.capacity("primary").desired
+        want: int | None = world.compute.desired("primary")
     except Unreachable:
         want = None  # the primary region does not answer: DR must take over whatever its size was
     have = world.compute.capacity("dr")

@@ -105,6 +105,10 @@ class Traffic(Protocol):
 class Compute(Protocol):
     def capacity(self, role: str) -> Capacity: ...
 
+    def desired(self, role: str) -> int:
+        """The workload's wanted replicas, without reading their readiness: what the runbooks size and record
+        (in the sandbox readiness is a probe of each instance, which a partitioned region makes wait)."""
+
     def scale(self, role: str, replicas: int) -> None:
         """Scale `role`'s workload (and, where the world has them, its node groups) to `replicas`."""
 

@@ -734,6 +734,20 @@ run "delivery_reaches_both_clusters" {
     condition     = module.dr.cluster_public_access_cidrs == tolist(["198.51.100.7/32"]) && length(module.primary.cluster_public_access_cidrs) == 0
     error_message = "The DR cluster's API must admit exactly the primary region's NAT addresses; the primary's stays private."
   }
+
+  # Issue 11 item 7: Argo CD's cluster Secrets come from here (outputs.tf), with what the cluster generator of
+  # the istio-ingressgateway ApplicationSet reads: the region and its role (labels), the ALB target group's ARN
+  # (annotation; its value is known after the apply, checked against the emulator by the sandbox's tests).
+  assert {
+    condition = (
+      output.argocd_cluster_secrets.kind == "List" &&
+      [for s in output.argocd_cluster_secrets.items : s.stringData.name] == ["nexus-production-dr", "nexus-production-primary"] &&
+      alltrue([for s in output.argocd_cluster_secrets.items : s.kind == "Secret" && s.metadata.namespace == "argocd" && s.metadata.labels["argocd.argoproj.io/secret-type"] == "cluster"]) &&
+      [for s in output.argocd_cluster_secrets.items : [s.metadata.labels["nexus-platform/region"], s.metadata.labels["nexus-platform/region-role"]]] == [["eu-west-1", "dr"], ["us-east-1", "primary"]] &&
+      alltrue([for s in output.argocd_cluster_secrets.items : keys(s.metadata.annotations) == ["nexus-platform/target-group-arn"] && keys(s.stringData) == ["config", "name", "server"]])
+    )
+    error_message = "Terraform must output one Argo CD cluster Secret per cluster, labelled with its region and role and annotated with its target group's ARN."
+  }
 }
 
 # Issue 11 item 6: the Jenkins agent pushes nexus-api to ECR as a role of its own (delivery.tf).

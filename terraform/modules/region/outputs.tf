@@ -91,6 +91,11 @@ output "cluster_endpoint" {
   value       = aws_eks_cluster.this.endpoint
 }
 
+output "cluster_certificate_authority_data" {
+  description = "Base64 PEM of the EKS cluster's certificate authority (what a client, Argo CD's cluster Secret, verifies the API with)."
+  value       = aws_eks_cluster.this.certificate_authority[0].data
+}
+
 output "cluster_oidc_provider_arn" {
   description = "ARN of the IAM OIDC provider of the EKS cluster, for IRSA trust policies."
   value       = aws_iam_openid_connect_provider.eks.arn

@@ -102,6 +102,12 @@ class AwsCompute:
             ready=workload.ready, desired=workload.desired, nodes=sum(g.desired_size for g in groups)
         )
 
+    def desired(self, role: str) -> int:
+        """The Deployment's wanted replicas: its status carries readiness at no extra cost, and the region's
+        APIs are read as for `capacity` (a region whose EKS API does not answer is unreachable, even where
+        a cluster endpoint is at hand)."""
+        return self.capacity(role).desired
+
     def scale(self, role: str, replicas: int) -> None:
         """Node groups sized for `replicas` pods, and the Deployment scaled to `replicas`: nodes first when
         growing (the pods then have somewhere to run), the Deployment first when shrinking. With the chart's
