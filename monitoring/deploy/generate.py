@@ -19,9 +19,9 @@ Prometheus); the Prometheus Operator reads none of them. Argo CD deploys this di
 - cicd/argocd/addons/values/yace.yaml: the YACE add-on's values, monitoring/yace.yaml as its configuration;
 - cicd/argocd/addons/values/kube-prometheus-stack-<role>.yaml: Grafana's datasources in that role's cluster,
   from monitoring/grafana.yaml: the region's own Prometheus (the chart's in-cluster service, the default) in
-  place of the chart's unnamed one. The other region's Prometheus and the Elasticsearch logs are not
-  provisioned yet: no network path crosses the regions (terraform/aws/delivery.tf), and Grafana has no
-  Elasticsearch user.
+  place of the chart's unnamed one, and the region's Elasticsearch logs as they are (Grafana expands their
+  $ELASTICSEARCH_* from its environment: kube-prometheus-stack.yaml). Not the other region's Prometheus: no
+  network path crosses the regions (terraform/aws/delivery.tf).
 
 The committed files must equal this script's output (tests/monitoring/test_deploy.py).
 """
@@ -136,9 +136,11 @@ def yace_values() -> dict[str, Any]:
 def grafana_values(region: str) -> dict[str, Any]:
     """kube-prometheus-stack's Grafana datasources in the cluster of `region`: monitoring/grafana.yaml's
     Prometheus of that region, pointed at the chart's Prometheus and made the default, instead of the chart's
-    own "Prometheus" (which the dashboards' datasource variable, /^Prometheus /, would not list)."""
+    own "Prometheus" (which the dashboards' datasource variable, /^Prometheus /, would not list); its
+    Elasticsearch logs as they are."""
     sources = yaml.safe_load((MONITORING / "grafana.yaml").read_text())["datasources"]
     (own,) = [s for s in sources if s["type"] == "prometheus" and s["uid"] == f"prometheus-{region}"]
+    logs = [s for s in sources if s["type"] == "elasticsearch"]
     # The version Grafana tailors its queries to: the Prometheus the chart runs (its pinned image tag).
     tag = yaml.safe_load((ADDON_VALUES / "kube-prometheus-stack.yaml").read_text())["prometheus"]
     version = str(tag["prometheusSpec"]["image"]["tag"]).removeprefix("v")
@@ -147,7 +149,7 @@ def grafana_values(region: str) -> dict[str, Any]:
     return {
         "grafana": {
             "sidecar": {"datasources": {"defaultDatasourceEnabled": False}},
-            "additionalDataSources": [datasource],
+            "additionalDataSources": [datasource, *logs],
         }
     }
 

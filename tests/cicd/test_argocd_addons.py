@@ -192,8 +192,17 @@ def test_elastic_stack_resources_share_one_version_and_connect() -> None:
         for p in sorted((ARGOCD / "addons" / "elastic-stack").glob("*.yaml"))
         for d in load_docs(p)
     }
-    # the stack, and Fluentd's user (tests/cicd/test_fluentd_deploy.py)
-    assert set(docs) == {"Elasticsearch", "Kibana", "Password", "ExternalSecret", "Secret"}
+    # the stack, Fluentd's user (tests/cicd/test_fluentd_deploy.py) and Grafana's, with who may copy it
+    # (tests/monitoring/test_deploy.py)
+    assert set(docs) == {
+        "Elasticsearch",
+        "Kibana",
+        "Password",
+        "ExternalSecret",
+        "Secret",
+        "Role",
+        "RoleBinding",
+    }
     assert docs["Kibana"]["spec"]["version"] == docs["Elasticsearch"]["spec"]["version"]
     assert docs["Kibana"]["spec"]["elasticsearchRef"]["name"] == docs["Elasticsearch"]["metadata"]["name"]
     fluentd = load_docs(ARGOCD / "addons" / "values" / "fluentd.yaml")[0]

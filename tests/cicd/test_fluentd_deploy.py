@@ -33,6 +33,13 @@ def env(name: str) -> dict[str, Any]:
     return dict(entry)
 
 
+def fluentd_user() -> dict[str, Any]:
+    """The ExternalSecret that makes the Secret Fluentd reads its user from (Grafana has its own)."""
+    name = env("FLUENT_ELASTICSEARCH_USER")["valueFrom"]["secretKeyRef"]["name"]
+    (doc,) = [d for d in STACK if d["kind"] == "ExternalSecret" and d["spec"]["target"]["name"] == name]
+    return doc
+
+
 def test_the_deployed_configuration_is_the_file_in_logging() -> None:
     (generator,) = KUSTOMIZATION["configMapGenerator"]
     assert generator["files"] == ["fluent.conf"]
@@ -82,7 +89,7 @@ def test_the_ca_file_is_eck_public_ca() -> None:
 
 
 def test_fluentd_writes_as_its_own_file_realm_user() -> None:
-    secret = stack("ExternalSecret")["spec"]["target"]["name"]
+    secret = fluentd_user()["spec"]["target"]["name"]
     for var, key in (
         ("FLUENT_ELASTICSEARCH_USER", "username"),
         ("FLUENT_ELASTICSEARCH_PASSWORD", "password"),
@@ -91,9 +98,9 @@ def test_fluentd_writes_as_its_own_file_realm_user() -> None:
         assert (ref["name"], ref["key"]) == (secret, key)
     auth = stack("Elasticsearch")["spec"]["auth"]
     assert {"secretName": secret} in auth["fileRealm"]
-    template = stack("ExternalSecret")["spec"]["target"]["template"]
+    template = fluentd_user()["spec"]["target"]["template"]
     assert template["type"] == "kubernetes.io/basic-auth"
-    assert stack("ExternalSecret")["spec"]["refreshInterval"] == "0", "a rotated password breaks running pods"
+    assert fluentd_user()["spec"]["refreshInterval"] == "0", "a rotated password breaks running pods"
     role_name = template["data"]["roles"]
     roles_secret = stack("Secret")
     assert {"secretName": roles_secret["metadata"]["name"]} in auth["roles"]

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from tests.cicd.helpers import ARGOCD, REPO, generate, load_docs, load_module, sources
 from tests.helm.helmchart import KUBE_VERSIONS, render_file
+from tests.k8s import validate_custom_resource
 from tests.monitoring import obslib
 
 DEPLOY = obslib.MONITORING / "deploy"
@@ -133,13 +134,69 @@ def test_each_clusters_grafana_has_its_regions_prometheus_as_the_default() -> No
         values = _merged(chart["helm"]["valueFiles"])
         grafana = values["grafana"]
         assert grafana["sidecar"]["datasources"]["defaultDatasourceEnabled"] is False
-        (datasource,) = grafana["additionalDataSources"]
+        datasource, logs = grafana["additionalDataSources"]
+        assert logs["uid"] == "elasticsearch-logs" and logs["isDefault"] is False
         assert (datasource["uid"], datasource["isDefault"]) == (f"prometheus-{region}", True)
         assert regexes and all(re.search(regex, datasource["name"]) for regex in regexes)
         namespace = app["spec"]["destination"]["namespace"]
         assert datasource["url"] == f"http://{chart['helm']['releaseName']}-prometheus.{namespace}:9090"
         tag = values["prometheus"]["prometheusSpec"]["image"]["tag"]
         assert datasource["jsonData"]["prometheusVersion"] == tag.removeprefix("v")
+
+
+def test_grafanas_logs_datasource_reads_elasticsearch_as_a_read_only_user() -> None:
+    """Every $VARIABLE of the Elasticsearch datasource is in Grafana's environment; its Secret is copied from
+    the logging namespace (the file-realm user ECK reads, whose role only reads the log data streams, and
+    ECK's public CA) by a SecretStore whose ServiceAccount may read only those two Secrets there."""
+    (appset,) = load_docs(ARGOCD / "addons" / "kube-prometheus-stack.yaml")
+    (chart,) = [s for s in sources(generate(appset)[0]) if s.get("chart") == "kube-prometheus-stack"]
+    grafana = _merged(chart["helm"]["valueFiles"])["grafana"]
+    (logs,) = [d for d in grafana["additionalDataSources"] if d["type"] == "elasticsearch"]
+    env, from_secrets = grafana["env"], grafana["envValueFrom"]
+    assert set(re.findall(r"\$([A-Z_]+)", yaml.safe_dump(logs))) == set(env) | set(from_secrets)
+
+    stack = ARGOCD / "addons" / "elastic-stack"
+    (es,) = load_docs(stack / "elasticsearch.yaml")
+    name, namespace = es["metadata"]["name"], es["metadata"]["namespace"]
+    assert env["ELASTICSEARCH_URL"] == f"https://{name}-es-http.{namespace}.svc:9200"
+    refs = [value["secretKeyRef"] for value in from_secrets.values()]
+    (external,) = [
+        e for e in of_kind("ExternalSecret") if e["spec"]["target"]["name"] in {r["name"] for r in refs}
+    ]
+    assert {d["secretKey"] for d in external["spec"]["data"]} == {r["key"] for r in refs}
+    (store,) = [
+        s
+        for s in of_kind("SecretStore")
+        if s["metadata"]["name"] == external["spec"]["secretStoreRef"]["name"]
+    ]
+    kubernetes = store["spec"]["provider"]["kubernetes"]
+    assert kubernetes["remoteNamespace"] == namespace
+    for resource in (store, external):
+        validate_custom_resource(resource)
+
+    # The user: in the cluster's file realm, with a role that reads the nexus log data streams only.
+    remote = {d["remoteRef"]["key"] for d in external["spec"]["data"]}
+    (user,) = remote - {f"{name}-es-http-certs-public"}
+    assert user in {realm["secretName"] for realm in es["spec"]["auth"]["fileRealm"]}
+    docs = [d for path in sorted(stack.glob("*.yaml")) for d in load_docs(path)]
+    (made,) = [d for d in docs if d["kind"] == "ExternalSecret" and d["spec"]["target"]["name"] == user]
+    (role_name,) = made["spec"]["target"]["template"]["data"]["roles"].split(",")
+    (roles,) = [d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] in
+                {r["secretName"] for r in es["spec"]["auth"]["roles"]}]  # fmt: skip
+    role = yaml.safe_load(roles["stringData"]["roles.yml"])[role_name]
+    assert "cluster" not in role
+    assert role["indices"] == [{"names": ["logs-nexus-*"], "privileges": ["read", "view_index_metadata"]}]
+
+    # RBAC there: get, on exactly those two Secrets, for the store's ServiceAccount.
+    (rbac,) = [d for d in docs if d["kind"] == "Role"]
+    (binding,) = [
+        d for d in docs if d["kind"] == "RoleBinding" and d["roleRef"]["name"] == rbac["metadata"]["name"]
+    ]
+    (rule,) = rbac["rules"]
+    assert (set(rule["resourceNames"]), rule["verbs"]) == (remote, ["get"])
+    account = kubernetes["auth"]["serviceAccount"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": "monitoring"}]
+    assert [d["metadata"]["name"] for d in of_kind("ServiceAccount")] == [account]
 
 
 def test_eks_control_plane_jobs_and_their_alerts_are_off() -> None:

@@ -37,6 +37,8 @@ SecretsClients = Callable[[str], Any]
 
 #: How long a stopping nexus-api instance may drain before it is killed (see LocalCompute.stop).
 STOP_GRACE_SECONDS = 1.0
+#: The same when its region's database is fenced: nothing it has in flight can complete any more.
+FENCED_STOP_GRACE_SECONDS = 0.2
 
 
 class DataPlane(Protocol):
@@ -304,8 +306,14 @@ class LocalCompute:
         # commit no standby will acknowledge), so it is killed rather than holding the failover (the drill
         # measured fences of 2.2 s and 10.2 s, the process manager's default grace). Kubernetes does not make
         # a runbook wait at all: scaling a Deployment down returns before its pods end.
+        # An unplanned failover fences the database first: then a request in flight can only fail, and
+        # draining it would hold the fence for the whole grace (1.2 s fences, drill 2026-12-06). A planned
+        # one stops the workload before the fence, with its full drain.
+        fenced = {role: self.plane.postgres(role).fenced_on_disk() for role in {i.role for i in instances}}
+
         def stop(instance: api.Instance) -> bool:
-            return self.plane.processes.stop(instance.name, grace=STOP_GRACE_SECONDS)
+            grace = FENCED_STOP_GRACE_SECONDS if fenced[instance.role] else STOP_GRACE_SECONDS
+            return self.plane.processes.stop(instance.name, grace=grace)
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             stopped = [i for i, done in zip(instances, pool.map(stop, instances), strict=True) if done]
