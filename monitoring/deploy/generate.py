@@ -35,7 +35,6 @@ from typing import Any
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 from nexus_platform import model
 
 HERE = Path(__file__).resolve().parent

@@ -135,7 +135,6 @@ def render(node: Any, params: dict[str, Any]) -> Any:
 # What Terraform registers for each cluster (terraform/aws/outputs.tf, argocd_cluster_secrets; its shape is
 # asserted by terraform test, and the real apply's by tests/integration/test_sandbox_up.py): the Secret the
 # cluster generator reads, with the region facts as labels and the ALB target group's ARN as an annotation.
-CLUSTER_LABELS = ("nexus-platform/region", "nexus-platform/region-role")
 TARGET_GROUP_ANNOTATION = "nexus-platform/target-group-arn"
 
 

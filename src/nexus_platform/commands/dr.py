@@ -107,17 +107,11 @@ def _run(
     reach: choose.Reach,
     target: runbooks.Target | None = None,
 ) -> None:
-    """Plan or execute a DR runbook; `target` is the caller's own when it has one (the watch: building it
-    again reads the platform's outputs, ~0.9 s of every unplanned failover's RTO in the sandbox)."""
     from nexus_platform.ops import run as engine  # noqa: PLC0415
     from nexus_platform.ops.context import Context  # noqa: PLC0415
     from nexus_platform.ops.report import plan_json, render_plan, render_report, report_json  # noqa: PLC0415
 
-    runbook = (
-        runbooks.failover(planned=bool(params.get("planned")))
-        if runbook_name == "dr.failover"
-        else runbooks.failback()
-    )
+    runbook = runbooks.named(runbook_name, planned=bool(params.get("planned")))
     try:
         # The world is one of the run's parameters: a resume in another world is refused.
         params = {**params, "world": reach.world_for(env)}
@@ -131,21 +125,16 @@ def _run(
         raise
     ctx = Context(env=env, params=params, world=target, dry_run=not execute, quiet=output is Output.json)
     if not execute:
-        plan = engine.plan(runbook, ctx)
+        before, plan = runbooks.topology(target), engine.plan(runbook, ctx)
         if output is Output.json:
-            console.print_json(json.dumps({**plan_json(plan), "topology": runbooks.topology(target)}))
+            console.print_json(json.dumps({**plan_json(plan), "topology": before}))
         else:
             console.print(render_plan(plan))
             console.print("dry run: nothing changed (add --execute to run it)")
         return
-    # A failover's readiness step records the topology before it changes anything (failback restores it from
-    # the journal): that reading, not a second one ahead of it; in a regional outage each reading of the
-    # primary waits out its probes (0.5-1 s of the RTO, drill 2026-12-06).
-    before = None if runbook.name == "dr.failover" else runbooks.topology(target)
+    ahead = None if runbook.name == "dr.failover" else runbooks.topology(target)
     report = engine.execute(runbook, ctx, state_dir=model.paths().state_dir, force=force, resume=resume)
-    if before is None:
-        readiness = next((s for s in report.steps if s.name == "readiness" and s.result), None)
-        before = dict(readiness.result.get("topology") or {}) if readiness and readiness.result else {}
+    before = ahead if ahead is not None else outcome.recorded_topology(report)
     after = runbooks.topology(target)
     # The RTO's clock starts at the detection (the watch's first failed check, or --since), else at the run's
     # first start: a resumed run keeps both from its journal.
@@ -180,8 +169,7 @@ def failover(
     outage: OutageOption = None,
     output: OutputOption = Output.text,
 ) -> None:
-    """Fail over to the DR region: readiness, fence the primary, promote the DR database, fail the cache
-    over, scale DR compute, switch traffic, verify through the global endpoint."""
+    """Fail over to DR: fence the primary, promote DR's database and cache, scale, switch, verify."""
     _run(
         "dr.failover",
         env,

@@ -371,6 +371,11 @@ def failover(*, planned: bool = False) -> Runbook:
     )
 
 
+def named(name: str, *, planned: bool = False) -> Runbook:
+    """The runbook `dr.failover` (in its planned or unplanned order) or `dr.failback`."""
+    return failover(planned=planned) if name == "dr.failover" else failback()
+
+
 # --- failback -----------------------------------------------------------------------------------------------
 
 

@@ -42,6 +42,14 @@ def summary(
     return summary
 
 
+def recorded_topology(report: Any) -> dict[str, Any]:
+    """The topology a run's readiness step recorded before it changed anything ({} when it recorded none): a
+    failover's "before", read once (in a regional outage each reading of the primary waits out its probes:
+    0.5-1 s of the RTO, drill 2026-12-06)."""
+    readiness = next((s for s in report.steps if s.name == "readiness" and s.result), None)
+    return dict(readiness.result.get("topology") or {}) if readiness is not None and readiness.result else {}
+
+
 def topology_before_failover(state_dir: Path, env: str, world: str) -> dict[str, Any] | None:
     """The topology the last completed failover of `env` in `world` recorded before it changed anything (its
     readiness step's result, in its journal); None when no failover ran here."""

@@ -93,7 +93,7 @@ output "cluster_endpoint" {
 
 output "cluster_certificate_authority_data" {
   description = "Base64 PEM of the EKS cluster's certificate authority (what a client, Argo CD's cluster Secret, verifies the API with)."
-  value       = aws_eks_cluster.this.certificate_authority[0].data
+  value       = one(aws_eks_cluster.this.certificate_authority[*].data)
 }
 
 output "cluster_oidc_provider_arn" {
