@@ -1,8 +1,10 @@
 """The sandbox's compute (world/local/world.py LocalCompute): how long a stopping nexus-api instance may
-drain, by whether its region's database is fenced."""
+drain, and whether the scale-down waits for it, by whether its region's database is fenced."""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,3 +66,28 @@ def test_a_stopping_instance_drains_only_while_its_database_can_serve(fenced: bo
     }
     assert plane.changed == 1
     assert world.FENCED_STOP_GRACE_SECONDS < world.STOP_GRACE_SECONDS
+
+
+def test_instances_whose_database_is_fenced_stop_in_the_background() -> None:
+    """Nothing waits for them (a Deployment's scale-down returns before its pods end): the call returns while
+    their stops still run, and they all end, with one update of the scrape targets."""
+    release = threading.Event()
+
+    class Slow(Processes):
+        def stop(self, name: str, grace: float) -> bool:
+            assert release.wait(10)
+            return super().stop(name, grace)
+
+    plane = Plane({"primary": True, "dr": False}, processes=Slow())
+    compute = world.LocalCompute(plane, clients=lambda region: None)  # type: ignore[arg-type]
+    compute.stop([_instance("primary", 1), _instance("primary", 2)])
+    assert plane.processes.graces == {} and plane.changed == 0
+    release.set()
+    deadline = time.monotonic() + 10
+    while plane.changed == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert plane.processes.graces == {
+        "us-east-1.api-1": world.FENCED_STOP_GRACE_SECONDS,
+        "us-east-1.api-2": world.FENCED_STOP_GRACE_SECONDS,
+    }
+    assert plane.changed == 1

@@ -83,7 +83,7 @@ def test_a_fenced_primary_refuses_the_application_even_a_read_write_session(serv
 def test_a_replica_is_built_aside_and_an_interrupted_build_leaves_no_server(server: LocalPostgres) -> None:
     """pg_basebackup writes into data.partial/, renamed to data/ once complete: a Ctrl-C during the copy
     (here: KeyboardInterrupt from the tool, after it wrote PG_VERSION) leaves nothing the next `up` would
-    start; the next build clears it and makes a real, streaming replica."""
+    start; the next build clears it and makes a real, streaming replica, which promotes."""
     from nexus_platform.world.local.postgres import REPLICATION_USER  # noqa: PLC0415
 
     server.ensure_login(REPLICATION_USER, "replication-password", attributes="REPLICATION")
@@ -121,5 +121,11 @@ def test_a_replica_is_built_aside_and_an_interrupted_build_leaves_no_server(serv
         assert replica.exists() and not replica.partial_dir.exists()
         replica.start()
         assert replica.in_recovery()
+        # Promoted: it takes writes when promote() returns (it watches the end of recovery itself), and a
+        # second promote() of the writer changes nothing.
+        replica.promote()
+        assert not replica.in_recovery() and not replica.read_only()
+        replica.admin("CREATE TABLE after_promotion (n int)")
+        replica.promote()
     finally:
         replica.stop()

@@ -227,7 +227,7 @@ def watch(
     interval: Annotated[
         float | None,
         typer.Option(
-            help="seconds between readings of the edge (default: a fifth of its check interval where the "
+            help="seconds between readings of the edge (default: a tenth of its check interval where the "
             "edge counts its failed checks, the sandbox's; else the check interval)"
         ),
     ] = None,

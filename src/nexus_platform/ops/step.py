@@ -35,7 +35,8 @@ class Call:
 
 @dataclass(frozen=True)
 class Precondition:
-    """`check` returns True when it holds; False, or a string giving the reason, when it does not."""
+    """`check` returns True when it holds; False, or a string giving the reason, when it does not. It only
+    reads the world: a step's checks run side by side."""
 
     name: str
     check: Callable[[Context], bool | str]

@@ -107,6 +107,7 @@ async def _write(request: Request, record_id: str) -> Response:
     if isinstance(data, str):
         return error(400, "bad_request", data)
     if runtime.monitor.state.read_only:
+        runtime.monitor.note_write_refused()
         return _read_only(runtime)
     if (not_ready := _schema_not_ready(runtime)) is not None:
         return not_ready

@@ -64,6 +64,10 @@ class Settings(BaseModel):
     db_connect_timeout_seconds: Annotated[int, Field(ge=1, le=60)] = 3
     db_statement_timeout_ms: Annotated[int, Field(ge=0)] = 5000
     db_role_poll_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    # A write refused because the database looked read-only re-checks its role at once, at most this often:
+    # a promoted replica then takes writes from the first refused write after its promotion instead of the
+    # next poll (up to a poll interval later, with every write refused meanwhile).
+    db_role_recheck_seconds: Annotated[float, Field(gt=0, le=60)] = 0.05
 
     cache_ttl_seconds: Annotated[int, Field(ge=1)] = 300
     # Bounds how long the list can miss a write whose cache invalidation failed (Redis unreachable at the

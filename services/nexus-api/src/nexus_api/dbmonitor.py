@@ -61,10 +61,13 @@ class DatabaseMonitor:
     metrics: Metrics
     # Called when the database changes (unreachable, role flipped): the pool drops connections that broke.
     on_change: Callable[[], Awaitable[None]] | None = None
+    #: The least time between two checks that refused writes ask for (`note_write_refused`).
+    recheck_floor: float = 0.05
     state: DatabaseState = field(default_factory=DatabaseState, init=False)
     _conn: AsyncConnection[TupleRow] | None = field(default=None, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _woken_at: float = field(default=float("-inf"), init=False)
 
     async def start(self) -> None:
         """Check once (so a reachable database is migrated before the first request), then keep polling."""
@@ -86,6 +89,15 @@ class DatabaseMonitor:
             self.metrics.db_role_changes.inc()
             log.warning("database refused a write; entering read-only mode until the next check")
         self._wake.set()
+
+    def note_write_refused(self) -> None:
+        """A write was refused because the database looked read-only: re-check now, unless a check ran (or
+        was asked for) less than `recheck_floor` ago. A promotion is then seen by the first write refused
+        after it, not the next poll; while nothing changes, refused writes cost one query per floor."""
+        last = max(self.state.checked_at or float("-inf"), self._woken_at)
+        if time.monotonic() - last >= self.recheck_floor:
+            self._woken_at = time.monotonic()
+            self._wake.set()
 
     def note_unavailable(self) -> None:
         """A request could not reach the database: re-check now instead of at the next tick."""

@@ -79,6 +79,7 @@ async def start_runtime(settings: Settings, metrics: Metrics) -> Runtime:
     monitor = DatabaseMonitor(
         conninfo=conninfo,
         interval=settings.db_role_poll_interval_seconds,
+        recheck_floor=settings.db_role_recheck_seconds,
         check_timeout=settings.readiness_timeout_seconds + settings.db_connect_timeout_seconds,
         migrations=load_migrations(),
         metrics=metrics,

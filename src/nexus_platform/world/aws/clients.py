@@ -8,6 +8,7 @@ model in botocore's own format), and `tenacity` for the conditions no waiter can
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,16 +42,22 @@ class Clients:
     ca_bundle: Path | None = None
     outage: frozenset[str] = frozenset()
     _made: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    # boto3's default session is not thread-safe while it makes a client; the runbooks read the world from
+    # several threads at once (`runbooks.dr.side_by_side`). Made clients are thread-safe.
+    _making: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __call__(self, service: str, region: str) -> Any:
         key = (service, region)
-        if key not in self._made:
-            if region in self.outage and service not in GLOBAL_SERVICES:
-                # One attempt: retrying an endpoint that refuses every connection only delays the runbook.
-                self._made[key] = awsapi.client(service, region, NOWHERE, max_attempts=1)
-            else:
-                self._made[key] = awsapi.client(service, region, self.endpoint_url, ca_bundle=self.ca_bundle)
-        return self._made[key]
+        with self._making:
+            if key not in self._made:
+                if region in self.outage and service not in GLOBAL_SERVICES:
+                    # One attempt: retrying an endpoint that refuses every connection only delays the runbook.
+                    self._made[key] = awsapi.client(service, region, NOWHERE, max_attempts=1)
+                else:
+                    self._made[key] = awsapi.client(
+                        service, region, self.endpoint_url, ca_bundle=self.ca_bundle
+                    )
+            return self._made[key]
 
     def credentials(self) -> Any:
         return awsapi.credentials(self.endpoint_url)

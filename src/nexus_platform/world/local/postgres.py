@@ -46,6 +46,11 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
+def _fetch_one(conn: psycopg.Connection[Any], statement: str) -> Any:
+    row = conn.execute(statement.encode()).fetchone()
+    return row[0] if row else None
+
+
 def bin_dir() -> Path:
     """The newest installed PostgreSQL's binaries (NEXUS_PG_BIN_DIR overrides): nexus-api's discovery, the one
     copy of it."""
@@ -550,11 +555,23 @@ class LocalPostgres:
     def read_only(self) -> bool:
         return bool(self.admin("SHOW default_transaction_read_only")[0][0] == "on")
 
-    def promote(self, timeout: int = 30) -> None:
+    def promote(self, timeout: float = 30) -> None:
+        """Promote this replica and return once it takes writes. Not pg_promote's own wait: it looks every
+        100 ms, and a promotion takes a few tens of milliseconds that every failover's RTO waits for; the
+        end of recovery is watched every 10 ms on the same connection instead."""
         if not self.in_recovery():
             return
-        if not self.admin(f"SELECT pg_promote(true, {int(timeout)})")[0][0]:
-            raise NexusError(f"{self.name}: not promoted within {timeout}s", hint=f"see {self.root}")
+        deadline = time.monotonic() + timeout
+        try:
+            with self.connect("postgres", timeout=3, autocommit=True) as conn:
+                conn.execute("SELECT pg_promote(false)")
+                while _fetch_one(conn, "SELECT pg_is_in_recovery()"):
+                    if time.monotonic() > deadline:
+                        late = f"{self.name}: not promoted within {timeout:g}s"
+                        raise NexusError(late, hint=f"see {self.root}")
+                    time.sleep(0.01)
+        except psycopg.Error as exc:
+            raise NexusError(f"{self.name}: {_first_line(exc)}") from None
 
     def wal_position(self) -> str:
         """Where this server's WAL ends: written (a primary) or replayed (a replica)."""
