@@ -233,6 +233,14 @@ def test_watch_refuses_to_fail_over_when_the_replica_is_down_too(sandbox: dict[s
     assert plane.processes.running(plane.postgres("dr").name) is None  # nothing was promoted or started
     restored = nexus("up", "--output", "json", env=sandbox["env"], timeout=300)
     assert restored.returncode == 0, restored.stderr[-2000:]
+    # The next tests start from a steady sandbox: `up` returns once the edge serves the primary again, and
+    # both restarted regions need their `rise` checks before the edge has a region to fall back on.
+    regions = [plane.region(role) for role in ("primary", "dr")]
+    wait_for(
+        lambda: all(plane.runtime().region_state(region).state == "UP" for region in regions),
+        "both regions healthy at the edge",
+        60,
+    )
     assert (
         json.loads(nexus("status", "-o", "json", env=sandbox["env"]).stdout)["regions"]["dr"]["database"][
             "role"

@@ -37,6 +37,10 @@ def free_port() -> int:
         return port
 
 
+def _has_server_tools(candidate: Path) -> bool:
+    return all((candidate / tool).exists() for tool in ("postgres", "initdb", "pg_ctl"))
+
+
 def pg_bin_dir() -> Path:
     """The newest installed PostgreSQL's bin directory (or NEXUS_PG_BIN_DIR / NEXUS_API_TEST_PG_BIN_DIR).
 
@@ -49,13 +53,15 @@ def pg_bin_dir() -> Path:
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
         reverse=True,
     )
+    for candidate in candidates:
+        if _has_server_tools(candidate):
+            return candidate
+    # Asked last: the sandbox resolves this on every database call, and a subprocess there cost the DR
+    # runbooks tens of milliseconds per call on a loaded machine.
     if pg_config := shutil.which("pg_config"):
         out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
-        if out.returncode == 0:
-            candidates.append(Path(out.stdout.strip()))
-    for candidate in candidates:
-        if all((candidate / tool).exists() for tool in ("postgres", "initdb", "pg_ctl")):
-            return candidate
+        if out.returncode == 0 and _has_server_tools(Path(out.stdout.strip())):
+            return Path(out.stdout.strip())
     raise LocalServerError(
         "PostgreSQL server binaries (initdb, pg_ctl) not found: install the Debian package 'postgresql'"
     )

@@ -43,7 +43,7 @@ class Clients:
     outage: frozenset[str] = frozenset()
     _made: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
     # boto3's default session is not thread-safe while it makes a client; the runbooks read the world from
-    # several threads at once (`runbooks.dr.side_by_side`). Made clients are thread-safe.
+    # several threads at once (`ops.parallel.side_by_side`). Made clients are thread-safe.
     _making: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __call__(self, service: str, region: str) -> Any:

@@ -204,7 +204,7 @@ class ProcessManager:
             _signal_group(record.pid, first)
             deadline = time.monotonic() + grace
             while time.monotonic() < deadline and _alive(record):
-                time.sleep(0.02)
+                time.sleep(0.1)
             if _alive(record):
                 _signal_group(record.pid, signal.SIGKILL)
                 while _alive(record):
