@@ -3,7 +3,6 @@ DR drill depends on it), and a fenced primary (default_transaction_read_only) st
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
@@ -12,10 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from nexus_api.dbmonitor import DatabaseMonitor
 from nexus_api.localservers import PostgresServer, RedisServer
-from nexus_api.metrics import Metrics
-from nexus_api.migrations import load_migrations
 
 pytestmark = pytest.mark.anyio
 
@@ -142,27 +138,3 @@ async def test_a_refused_write_sees_the_promotion_before_the_next_poll(
             timeout=5,
         )
         assert accepted.status_code == 201
-
-
-async def test_refused_writes_ask_for_one_check_per_floor(database: str) -> None:
-    monitor = DatabaseMonitor(
-        conninfo=database,
-        interval=60.0,
-        check_timeout=5.0,
-        migrations=load_migrations(),
-        metrics=Metrics(version="test", region="us-east-1", role="primary"),
-        recheck_floor=0.5,
-    )
-    await monitor.start()
-    try:
-        started = monitor.state.checked_at
-        await asyncio.sleep(0.6)  # the floor has passed since the start's check
-        checks = set()
-        for _ in range(20):  # 0.2 s of refused writes: one check, not twenty
-            monitor.note_write_refused()
-            await asyncio.sleep(0.01)
-            checks.add(monitor.state.checked_at)
-        checks.discard(started)
-        assert len(checks) == 1
-    finally:
-        await monitor.stop()
