@@ -119,6 +119,10 @@ def test_a_replica_is_built_aside_and_an_interrupted_build_leaves_no_server(serv
     try:
         build()
         assert replica.exists() and not replica.partial_dir.exists()
+        # Its own settings replace the source's copied ones: one block, whatever the number of rebuilds.
+        conf = (replica.data_dir / "postgresql.conf").read_text()
+        assert conf.count("# nexus sandbox") == 1 and f"port = {replica.port}\n" in conf
+        assert f"port = {server.port}\n" not in conf
         replica.start()
         assert replica.in_recovery()
         # Promoted: it takes writes when promote() returns (it watches the end of recovery itself), and a

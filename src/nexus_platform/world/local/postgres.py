@@ -35,6 +35,7 @@ WAL_SPOOL = "wal-spool"
 # The fence lives in a file of its own, not in postgresql.auto.conf: pg_basebackup copies the latter, and a
 # replica rebuilt from a once-fenced server must not start fenced.
 _FENCE_CONF = "nexus-fence.conf"
+_CONF_MARKER = "\n# nexus sandbox\n"  # where this sandbox's settings start in postgresql.conf
 # The hard half of the fence: pg_hba.conf is matched top down, so this line, right below the superuser's
 # socket line, refuses every TCP login to a database (the application's, and a client's `SET ... READ WRITE`
 # with it). The keyword `all` does not match replication connections: a planned failover's replica keeps
@@ -345,10 +346,13 @@ class LocalPostgres:
             "update_process_title": "off",
             **settings,
         }
-        text = "\n# nexus sandbox\n" + "".join(f"{k} = {v}\n" for k, v in base.items())
+        text = _CONF_MARKER + "".join(f"{k} = {v}\n" for k, v in base.items())
         text += f"include_if_exists '{_REPLICATION_CONF}'\ninclude_if_exists '{_FENCE_CONF}'\n"
-        with (self.data_dir / "postgresql.conf").open("a") as handle:
-            handle.write(text)
+        # Replace the block, never add one: a replica's copy carries its source's block, and one appended
+        # per rebuild made every configuration reload (fence, promotion, commit mode) of a long-lived
+        # sandbox parse and log dozens of them in every backend.
+        path = self.data_dir / "postgresql.conf"
+        path.write_text(path.read_text().split(_CONF_MARKER, 1)[0] + text)
 
     def set_replication(self, replication: Replication, *, reload: bool = True) -> None:
         """Write the commit mode (only a primary waits for a standby) and reload a running server."""
