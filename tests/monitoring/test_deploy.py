@@ -118,7 +118,8 @@ def _merged(files: list[str]) -> dict[str, Any]:
 def test_each_clusters_grafana_has_its_regions_prometheus_as_the_default() -> None:
     """kube-prometheus-stack's own datasource (named "Prometheus", which the dashboards' datasource variable
     does not list) is off; monitoring/grafana.yaml's Prometheus of the cluster's region takes its place, at
-    the chart's Prometheus Service, the only default, tailored to the version the chart runs."""
+    the chart's Prometheus Service, the only default, tailored to the version the chart runs (and the logs'
+    datasource to the Elasticsearch version ECK runs)."""
     regexes = {
         variable["regex"].strip("/")
         for board in obslib.dashboards().values()
@@ -126,6 +127,7 @@ def test_each_clusters_grafana_has_its_regions_prometheus_as_the_default() -> No
         if variable["type"] == "datasource" and variable["query"] == "prometheus"
     }
     (appset,) = load_docs(ARGOCD / "addons" / "kube-prometheus-stack.yaml")
+    (elasticsearch,) = load_docs(ARGOCD / "addons" / "elastic-stack" / "elasticsearch.yaml")
     apps = generate(appset)
     assert len(apps) == 2
     for app in apps:
@@ -142,6 +144,8 @@ def test_each_clusters_grafana_has_its_regions_prometheus_as_the_default() -> No
         assert datasource["url"] == f"http://{chart['helm']['releaseName']}-prometheus.{namespace}:9090"
         tag = values["prometheus"]["prometheusSpec"]["image"]["tag"]
         assert datasource["jsonData"]["prometheusVersion"] == tag.removeprefix("v")
+        # Grafana tailors its queries to the Elasticsearch it names: the version ECK runs.
+        assert logs["jsonData"]["esVersion"] == elasticsearch["spec"]["version"]
 
 
 def test_grafanas_logs_datasource_reads_elasticsearch_as_a_read_only_user() -> None:
