@@ -35,17 +35,16 @@ def summary(
         "topology_after": after,
     }
     if report.runbook == "dr.failback":
-        readiness = next((s for s in report.steps if s.name == "readiness" and s.result), None)
-        wanted = readiness.result.get("topology") if readiness is not None and readiness.result else None
+        wanted = recorded_topology(report) or None
         summary["topology_restored"] = after == (wanted or runbooks.STEADY)
         summary["topology_wanted"] = wanted
     return summary
 
 
 def recorded_topology(report: Any) -> dict[str, Any]:
-    """The topology a run's readiness step recorded before it changed anything ({} when it recorded none): a
-    failover's "before", read once (in a regional outage each reading of the primary waits out its probes:
-    0.5-1 s of the RTO, drill 2026-12-06)."""
+    """The topology a run's readiness step recorded before it changed anything ({} when it recorded none; a
+    failback's is the one it is to restore): a failover's "before", read once (in a regional outage each
+    reading of the primary waits out its probes: 0.5-1 s of the RTO, drill 2026-12-06)."""
     readiness = next((s for s in report.steps if s.name == "readiness" and s.result), None)
     return dict(readiness.result.get("topology") or {}) if readiness is not None and readiness.result else {}
 
